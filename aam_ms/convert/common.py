@@ -1,0 +1,81 @@
+"""Shared pieces of the converters: safe loading, mapping reports, atomic saving."""
+import os
+import tempfile
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+def load_torch_state_dict(path):
+    """name → float32/int ndarray from ``.safetensors`` or a torch file, never unpickling objects.
+
+    torch is imported here only (``weights_only=True``); nested ``{"model": ...}`` /
+    ``{"state_dict": ...}`` containers are unwrapped.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    if path.endswith(".safetensors"):
+        from safetensors.numpy import load_file
+        return dict(load_file(path))
+    try:
+        import torch
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise RuntimeError(f"reading {path} needs torch (pip install torch); or convert it to "
+                           ".safetensors first") from e
+    obj = torch.load(path, map_location="cpu", weights_only=True)
+    for k in ("model", "state_dict", "module", "teacher"):
+        if isinstance(obj, dict) and k in obj and isinstance(obj[k], dict):
+            obj = obj[k]
+    if not isinstance(obj, dict):
+        raise ValueError(f"{path}: expected a state dict, found {type(obj).__name__}")
+    out = {}
+    for k, v in obj.items():
+        if hasattr(v, "detach"):
+            v = v.detach().cpu()
+            out[k] = v.float().numpy() if v.is_floating_point() else v.numpy()
+    return out
+
+
+@dataclass
+class MappingReport:
+    """What a conversion did: mapped pairs, source keys left over, target keys not filled."""
+    mapped: list = field(default_factory=list)
+    unexpected: list = field(default_factory=list)
+    missing: list = field(default_factory=list)
+    shape_mismatch: list = field(default_factory=list)
+
+    @property
+    def ok(self):
+        return not (self.unexpected or self.missing or self.shape_mismatch)
+
+    def summary(self):
+        lines = [f"mapped {len(self.mapped)}, unexpected {len(self.unexpected)}, "
+                 f"missing {len(self.missing)}, shape mismatches {len(self.shape_mismatch)}"]
+        for name, items in (("unexpected", self.unexpected), ("missing", self.missing),
+                            ("shape mismatch", self.shape_mismatch)):
+            for it in items[:20]:
+                lines.append(f"  {name}: {it}")
+            if len(items) > 20:
+                lines.append(f"  ... {len(items) - 20} more {name}")
+        return "\n".join(lines)
+
+    def raise_if_partial(self, what="checkpoint"):
+        if not self.ok:
+            raise ValueError(f"refusing a partial load of {what}:\n{self.summary()}")
+
+
+def atomic_save_checkpoint(params, path):
+    """Save name → ndarray/Tensor as a MindSpore checkpoint through a temp file + rename."""
+    import mindspore as ms
+    d = os.path.dirname(os.path.abspath(path))
+    os.makedirs(d, exist_ok=True)
+    items = [{"name": k, "data": v if isinstance(v, ms.Tensor) else ms.Tensor(np.asarray(v))}
+             for k, v in params.items()]
+    fd, tmp = tempfile.mkstemp(suffix=".ckpt", dir=d)
+    os.close(fd)
+    try:
+        ms.save_checkpoint(items, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
