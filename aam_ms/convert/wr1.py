@@ -31,8 +31,10 @@ def wr1(key, shape):
 
 def _buffer(key, shape):
     if key.endswith("rope_embed.periods"):
+        # base**(2i / (D_head/2)) with the exponent in float32, the power correctly rounded
         n = shape[0]
-        return (100.0 ** (2 * np.arange(n, dtype=np.float32) / (2 * n))).astype(np.float32)
+        expo = (2 * np.arange(n, dtype=np.float32) / np.float32(2 * n)).astype(np.float32)
+        return (100.0 ** expo.astype(np.float64)).astype(np.float32)
     if key.endswith("bias_mask"):
         m = np.ones(shape, np.float32)
         third = shape[0] // 3
