@@ -1,0 +1,177 @@
+"""CLIP text tower → ``CLIPTextEncoder`` parameters.
+
+Sources: an OpenAI CLIP state dict (``ViT-L-14.pt``: a TorchScript archive or a plain state
+dict) or a HF ``CLIPModel`` / ``CLIPTextModelWithProjection`` state dict (``.bin`` or
+``.safetensors``). Only text-tower keys are read; the image tower, ``logit_scale`` and HF
+``position_ids`` buffers are ignored. HF names are first rewritten to OpenAI names
+(q/k/v stacked into ``in_proj``, ``text_projection.weight`` transposed), then OpenAI names map
+one-to-one onto ours (LayerNorm ``weight/bias`` → ``gamma/beta``, ``token_embedding.weight`` →
+``embedding_table``).
+"""
+import re
+import zipfile
+
+import numpy as np
+
+from .common import MappingReport, atomic_save_checkpoint, load_torch_state_dict
+
+_IGNORED = re.compile(r"^(visual\.|vision_model\.|visual_projection\.|logit_scale$|"
+                      r"input_resolution$|context_length$|vocab_size$|"
+                      r"text_model\.embeddings\.position_ids$)")
+_HF_RENAMES = (
+    (r"^text_model\.embeddings\.token_embedding\.weight$", "token_embedding.weight"),
+    (r"^text_model\.embeddings\.position_embedding\.weight$", "positional_embedding"),
+    (r"^text_model\.encoder\.layers\.(\d+)\.self_attn\.out_proj\.", r"transformer.resblocks.\1.attn.out_proj."),
+    (r"^text_model\.encoder\.layers\.(\d+)\.layer_norm1\.", r"transformer.resblocks.\1.ln_1."),
+    (r"^text_model\.encoder\.layers\.(\d+)\.layer_norm2\.", r"transformer.resblocks.\1.ln_2."),
+    (r"^text_model\.encoder\.layers\.(\d+)\.mlp\.fc1\.", r"transformer.resblocks.\1.mlp.c_fc."),
+    (r"^text_model\.encoder\.layers\.(\d+)\.mlp\.fc2\.", r"transformer.resblocks.\1.mlp.c_proj."),
+    (r"^text_model\.final_layer_norm\.", "ln_final."),
+)
+_QKV = re.compile(r"^text_model\.encoder\.layers\.(\d+)\.self_attn\.([qkv])_proj\.(weight|bias)$")
+_LN = re.compile(r"(^|\.)(ln_\d|ln_final)\.(weight|bias)$")
+
+
+def load_clip_state_dict(path):
+    """State dict of a CLIP file. TorchScript archives (OpenAI releases) are read with
+    ``torch.jit.load`` (TorchScript runs no Python pickle code); anything else goes through
+    the safe loader (safetensors / ``torch.load(weights_only=True)``)."""
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as z:
+            scripted = any("/code/" in n for n in z.namelist())
+        if scripted:
+            import torch
+            sd = torch.jit.load(path, map_location="cpu").state_dict()
+            return {k: v.float().numpy() if v.is_floating_point() else v.numpy()
+                    for k, v in sd.items()}
+    return load_torch_state_dict(path)
+
+
+def hf_to_openai(sd):
+    """Rewrite HF CLIP text keys to OpenAI names; other keys are passed through unchanged."""
+    out, qkv = {}, {}
+    for k, v in sd.items():
+        m = _QKV.match(k)
+        if m:
+            qkv.setdefault((int(m.group(1)), m.group(3)), {})[m.group(2)] = v
+            continue
+        if k == "text_projection.weight":
+            out["text_projection"] = np.ascontiguousarray(v.T)
+            continue
+        for pat, rep in _HF_RENAMES:
+            if re.match(pat, k):
+                k = re.sub(pat, rep, k)
+                break
+        out[k] = v
+    for (i, kind), parts in qkv.items():
+        name = f"transformer.resblocks.{i}.attn.in_proj_{kind}"
+        if set(parts) != {"q", "k", "v"}:
+            out[name + ".incomplete(" + "".join(sorted(parts)) + ")"] = next(iter(parts.values()))
+            continue
+        out[name] = np.concatenate([parts["q"], parts["k"], parts["v"]], axis=0)
+    return out
+
+
+def text_tower_keys(sd):
+    """Drop the keys that belong to other towers (kept out of the report on purpose)."""
+    return {k: v for k, v in sd.items() if not _IGNORED.match(k)}
+
+
+def config_from_state_dict(sd, heads=None):
+    """``CLIPTextConfig`` read off OpenAI-named shapes; heads default to width // 64 (OpenAI)."""
+    from aam_ms.models.backbones.clip_text import CLIPTextConfig
+    for key in ("token_embedding.weight", "positional_embedding", "text_projection"):
+        if key not in sd:
+            raise ValueError(f"not a CLIP text-tower state dict: key {key!r} is absent "
+                             f"(first keys: {sorted(sd)[:5]})")
+    vocab, width = sd["token_embedding.weight"].shape
+    layers = len({int(m.group(1)) for k in sd
+                  for m in [re.match(r"transformer\.resblocks\.(\d+)\.", k)] if m})
+    return CLIPTextConfig(vocab_size=vocab, context_length=sd["positional_embedding"].shape[0],
+                          width=width, layers=layers, heads=heads or max(width // 64, 1),
+                          embed_dim=sd["text_projection"].shape[1])
+
+
+def _our_name(k):
+    if k == "token_embedding.weight":
+        return "token_embedding.embedding_table"
+    m = _LN.search(k)
+    if m:
+        return k[:m.end(2)] + (".gamma" if m.group(3) == "weight" else ".beta")
+    return k
+
+
+def _prepare(sd, config, heads):
+    sd = text_tower_keys(sd)
+    if any(k.startswith("text_model.") for k in sd):
+        sd = hf_to_openai(sd)
+    return sd, config or config_from_state_dict(sd, heads)
+
+
+def convert_state_dict(sd, config=None, heads=None):
+    """(params name → float32 ndarray, MappingReport) for ``CLIPTextEncoder(config)``.
+
+    ``config`` defaults to the one read off the shapes (``heads`` as given, else width // 64).
+    """
+    from aam_ms.models.backbones.clip_text import CLIPTextEncoder
+    sd, config = _prepare(sd, config, heads)
+    expected = {p.name: tuple(p.shape) for p in CLIPTextEncoder(config).get_parameters()}
+    report, params, seen = MappingReport(), {}, set()
+    for k, v in sd.items():
+        ours = _our_name(k)
+        if ours not in expected:
+            report.unexpected.append(k)
+            continue
+        seen.add(ours)
+        if tuple(v.shape) != expected[ours]:
+            report.shape_mismatch.append(f"{k}: checkpoint {tuple(v.shape)} vs model {expected[ours]}")
+        else:
+            params[ours] = np.asarray(v, np.float32)
+            report.mapped.append((k, ours))
+    report.missing = [n for n in expected if n not in seen]
+    return params, report
+
+
+def load_params(cell, params):
+    """Copy converted arrays into a cell; every parameter must be filled."""
+    import mindspore as ms
+    names = {p.name for p in cell.get_parameters()}
+    if names != set(params):
+        raise ValueError(f"parameter sets differ: missing {sorted(names - set(params))[:5]}, "
+                         f"extra {sorted(set(params) - names)[:5]}")
+    ms.load_param_into_net(cell, {k: ms.Parameter(ms.Tensor(v), name=k) for k, v in params.items()},
+                           strict_load=True)
+    return cell
+
+
+def load_text_encoder(src, config=None, heads=None):
+    """A ``CLIPTextEncoder`` with weights from a CLIP file (refuses partial loads)."""
+    from aam_ms.models.backbones.clip_text import CLIPTextEncoder
+    sd = load_clip_state_dict(src)
+    _, config = _prepare(sd, config, heads)
+    params, report = convert_state_dict(sd, config)
+    report.raise_if_partial(src)
+    return load_params(CLIPTextEncoder(config), params)
+
+
+def convert(src, dst, heads=None, allow_partial=False):
+    """Convert ``src`` and write a MindSpore checkpoint to ``dst`` (not written on a refused
+    partial load). Returns the MappingReport."""
+    params, report = convert_state_dict(load_clip_state_dict(src), heads=heads)
+    if report.ok or allow_partial:
+        atomic_save_checkpoint(params, dst)
+    return report
+
+
+def register(subparsers):
+    p = subparsers.add_parser("clip", help="CLIP text tower (OpenAI .pt or HF) → MindSpore ckpt")
+    p.add_argument("src", help="OpenAI ViT-L-14.pt, HF pytorch_model.bin or model.safetensors")
+    p.add_argument("dst", help="output .ckpt")
+    p.add_argument("--heads", type=int, default=None, help="attention heads (default width/64)")
+    p.add_argument("--allow-partial", action="store_true", help="write even if keys disagree")
+    p.set_defaults(func=lambda a: convert(a.src, a.dst, a.heads, a.allow_partial))
+    return p
+
+
+__all__ = ["convert_state_dict", "convert", "register", "load_text_encoder", "hf_to_openai",
+           "config_from_state_dict", "load_clip_state_dict", "load_params"]

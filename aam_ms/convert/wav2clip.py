@@ -1,0 +1,134 @@
+"""Wav2CLIP checkpoint (``Wav2CLIP.pt`` of descriptinc/lyrebird-wav2clip) → ``Wav2CLIP``.
+
+Read: ``audio_encoder.*`` → ``encoder.*`` and ``audio_transform.*`` → ``transform.*`` (a
+``ResNetExtractor`` state dict with ``encoder.*`` / ``transform.*`` is accepted too).
+BatchNorm ``weight/bias/running_mean/running_var`` → ``gamma/beta/moving_mean/moving_variance``;
+``num_batches_tracked`` is dropped; the ``spectrogram.window`` buffer is checked to be the
+periodic Hann window and dropped (ours is a constant). Ignored: the image-side MLP
+(``image_transform.*``) and loss temperatures (``loss_fn*``, ``logit_scale``).
+"""
+import re
+
+import numpy as np
+
+from .common import MappingReport, atomic_save_checkpoint, load_torch_state_dict
+
+_PREFIXES = (("audio_encoder.", "encoder."), ("encoder.", "encoder."),
+             ("audio_transform.", "transform."), ("transform.", "transform."))
+_IGNORED = re.compile(r"^(image_transform\.|loss_fn|logit_scale)|num_batches_tracked$")
+_BN = re.compile(r"^(.*(?:\.bn\d|\.downsample\.1))\.(weight|bias|running_mean|running_var)$")
+_BN_NAMES = {"weight": "gamma", "bias": "beta", "running_mean": "moving_mean",
+             "running_var": "moving_variance"}
+
+
+def _rename(k):
+    for src, dst in _PREFIXES:
+        if k.startswith(src):
+            k = dst + k[len(src):]
+            break
+    else:
+        return None
+    m = _BN.match(k)
+    return f"{m.group(1)}.{_BN_NAMES[m.group(2)]}" if m else k
+
+
+def config_from_state_dict(sd):
+    """``Wav2CLIPConfig`` read off the shapes of a Wav2CLIP state dict."""
+    return _config({k: v for k, (_, v) in _renamed(sd)[0].items()})
+
+
+def _config(sd):
+    from aam_ms.models.backbones.wav2clip import Wav2CLIPConfig
+    if "encoder.conv1.weight" not in sd:
+        raise ValueError("not a Wav2CLIP checkpoint: no audio_encoder.conv1.weight "
+                         f"(first keys: {sorted(sd)[:5]})")
+    widths, blocks = [], []
+    for i in range(1, 5):
+        idx = {int(m.group(1)) for k in sd for m in [re.match(rf"encoder\.layer{i}\.(\d+)\.", k)] if m}
+        if f"encoder.layer{i}.0.conv1.weight" not in sd:
+            raise ValueError(f"not a Wav2CLIP ResNet: encoder.layer{i}.0.conv1.weight is absent")
+        widths.append(sd[f"encoder.layer{i}.0.conv1.weight"].shape[0])
+        blocks.append(len(idx))
+    dense = sorted((int(m.group(1)), v.shape) for k, v in sd.items()
+                   for m in [re.match(r"transform\.sequential\.(\d+)\.weight$", k)] if m)
+    units = tuple([dense[0][1][1]] + [s[0] for _, s in dense]) if dense else ()
+    n_fft = sd["encoder.spectrogram.window"].shape[0] \
+        if "encoder.spectrogram.window" in sd else 512
+    return Wav2CLIPConfig(widths=tuple(widths), blocks=tuple(blocks), transform_units=units,
+                          n_fft=n_fft)
+
+
+def _renamed(sd):
+    out, unexpected = {}, []
+    for k, v in sd.items():
+        if _IGNORED.search(k):
+            continue
+        ours = _rename(k)
+        if ours is None:
+            unexpected.append(k)
+        else:
+            out[ours] = (k, v)
+    return out, unexpected
+
+
+def convert_state_dict(sd, config=None):
+    """(params name → float32 ndarray, MappingReport) for ``Wav2CLIP(config)``; ``config``
+    defaults to the one read off the shapes."""
+    from aam_ms.models.backbones.wav2clip import Wav2CLIP
+    renamed, unexpected = _renamed(sd)
+    config = config or _config({k: v for k, (_, v) in renamed.items()})
+    expected = {p.name: tuple(p.shape) for p in Wav2CLIP(config).get_parameters()}
+    report, params, seen = MappingReport(unexpected=unexpected), {}, set()
+    for ours, (k, v) in renamed.items():
+        if ours == "encoder.spectrogram.window":
+            n = config.n_fft
+            hann = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)
+            if v.shape != (n,) or np.abs(v - hann).max() > 1e-5:
+                report.shape_mismatch.append(f"{k}: not the periodic Hann window of {n}")
+            continue
+        if ours not in expected:
+            report.unexpected.append(k)
+            continue
+        seen.add(ours)
+        if tuple(v.shape) != expected[ours]:
+            report.shape_mismatch.append(f"{k}: checkpoint {tuple(v.shape)} vs model {expected[ours]}")
+        else:
+            params[ours] = np.asarray(v, np.float32)
+            report.mapped.append((k, ours))
+    report.missing = [n for n in expected if n not in seen]
+    return params, report
+
+
+def load_audio_encoder(src, config=None):
+    """A ``Wav2CLIP`` cell (eval mode) with weights from ``src`` (refuses partial loads)."""
+    from aam_ms.models.backbones.wav2clip import Wav2CLIP
+    from .clip import load_params
+    sd = load_torch_state_dict(src)
+    config = config or config_from_state_dict(sd)
+    params, report = convert_state_dict(sd, config)
+    report.raise_if_partial(src)
+    model = load_params(Wav2CLIP(config), params)
+    model.set_train(False)
+    return model
+
+
+def convert(src, dst, allow_partial=False):
+    """Convert ``src`` and write a MindSpore checkpoint to ``dst`` (not written on a refused
+    partial load). Returns the MappingReport."""
+    params, report = convert_state_dict(load_torch_state_dict(src))
+    if report.ok or allow_partial:
+        atomic_save_checkpoint(params, dst)
+    return report
+
+
+def register(subparsers):
+    p = subparsers.add_parser("wav2clip", help="Wav2CLIP.pt → MindSpore ckpt")
+    p.add_argument("src", help="Wav2CLIP.pt (descriptinc/lyrebird-wav2clip release)")
+    p.add_argument("dst", help="output .ckpt")
+    p.add_argument("--allow-partial", action="store_true", help="write even if keys disagree")
+    p.set_defaults(func=lambda a: convert(a.src, a.dst, a.allow_partial))
+    return p
+
+
+__all__ = ["convert_state_dict", "convert", "register", "load_audio_encoder",
+           "config_from_state_dict"]
