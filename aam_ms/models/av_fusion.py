@@ -1,0 +1,170 @@
+"""Relevance-gated audio-visual fusion (paper appendix E.2; released ``SelectiveAudioVisualFusion``).
+
+Per frame, with visual tokens x (N tokens × C) and one audio embedding a:
+
+    q = Linear(x)                 k = v = Linear(a)                 (hidden E = 256)
+    g = σ(MLP([mean_tokens q; k]))                                  (last Linear bias init −1)
+    y = CrossAttention(q, k, v)   (8 heads, nn.MultiheadAttention semantics, dropout in training)
+    γ̃, β = MLP(y) (zero-initialised last layer),  γ = tanh(γ̃)
+    fused = q·(1 + g·γ) + g·β
+    out = LayerNorm(Linear(fused) + x)
+
+``NegativeSampleAttack`` replaces the audio of random samples by Gaussian noise during training and
+returns the mask on which ``gate_sparsity`` penalises the gate.
+"""
+import numpy as np
+import mindspore as ms
+from mindspore import nn, ops, Parameter, Tensor
+from mindspore.common.initializer import XavierUniform, initializer
+
+
+class CrossAttention(nn.Cell):
+    """``torch.nn.MultiheadAttention`` (batch_first) forward with its parameter names.
+
+    ``in_proj_weight`` (3E, E) = [W_q; W_k; W_v], ``in_proj_bias`` (3E,), ``out_proj`` Dense(E, E);
+    softmax((q·d^-½) kᵀ) with dropout on the weights in training; returns the attended values only.
+    """
+
+    def __init__(self, embed_dim, num_heads=8, dropout=0.0):
+        super().__init__()
+        if embed_dim % num_heads:
+            raise ValueError(f"CrossAttention: embed_dim={embed_dim} not divisible by num_heads={num_heads}")
+        self.embed_dim = embed_dim
+        self.num_heads = num_heads
+        self.head_dim = embed_dim // num_heads
+        self.in_proj_weight = Parameter(initializer(XavierUniform(), (3 * embed_dim, embed_dim), ms.float32),
+                                        name="in_proj_weight")
+        self.in_proj_bias = Parameter(Tensor(np.zeros(3 * embed_dim, np.float32)), name="in_proj_bias")
+        self.out_proj = nn.Dense(embed_dim, embed_dim, bias_init="zeros")
+        self.attn_drop = nn.Dropout(p=dropout)
+
+    def _heads(self, x, w, b):
+        n, length, _ = x.shape
+        y = ops.matmul(x, w.T) + b
+        return y.reshape(n, length, self.num_heads, self.head_dim).transpose(0, 2, 1, 3)
+
+    def construct(self, query, key, value):
+        e = self.embed_dim
+        n, length, _ = query.shape
+        w, b = self.in_proj_weight, self.in_proj_bias
+        q = self._heads(query, w[:e], b[:e])
+        k = self._heads(key, w[e:2 * e], b[e:2 * e])
+        v = self._heads(value, w[2 * e:], b[2 * e:])
+        q = q * float(np.sqrt(1.0 / self.head_dim))
+        attn = ops.softmax(ops.matmul(q, k.swapaxes(-2, -1)), -1)
+        attn = self.attn_drop(attn)
+        y = ops.matmul(attn, v).transpose(0, 2, 1, 3).reshape(n, length, e)
+        return self.out_proj(y)
+
+
+class SelectiveAudioVisualFusion(nn.Cell):
+    """Fuse one audio embedding per frame into that frame's visual map.
+
+    ``construct(x_visual (N, C, h, w), x_audio (N, D_a))`` → ``(out (N, C, h, w), gate (N, 1, 1))``,
+    N = frames (B·T flattened; the released code passes one clip, N = T). Every operation is per
+    frame, so the flattening order does not matter as long as x and audio share it.
+    """
+
+    def __init__(self, visual_dim=768, audio_dim=512, hidden_dim=256, num_heads=8, dropout=0.1):
+        super().__init__()
+        self.visual_dim = visual_dim
+        self.audio_dim = audio_dim
+        self.visual_proj = nn.Dense(visual_dim, hidden_dim)
+        self.audio_proj = nn.Dense(audio_dim, hidden_dim)
+        self.cross_attn = CrossAttention(hidden_dim, num_heads, dropout)
+        self.film_generator = nn.SequentialCell([
+            nn.Dense(hidden_dim, hidden_dim),
+            nn.ReLU(),
+            nn.Dense(hidden_dim, 2 * hidden_dim, weight_init="zeros", bias_init="zeros"),
+        ])
+        self.relevance_selector = nn.SequentialCell([
+            nn.Dense(2 * hidden_dim, hidden_dim),
+            nn.ReLU(),
+            nn.Dense(hidden_dim, 1, bias_init=Tensor(np.full((1,), -1.0, np.float32))),
+            nn.Sigmoid(),
+        ])
+        self.out_proj = nn.Dense(hidden_dim, visual_dim)
+        self.norm = nn.LayerNorm((visual_dim,), epsilon=1e-5)
+
+    def construct(self, x_visual, x_audio):
+        if x_visual.ndim != 4 or x_visual.shape[1] != self.visual_dim:
+            raise ValueError(f"SelectiveAudioVisualFusion: x_visual must be (N, {self.visual_dim}, h, w), "
+                             f"got {x_visual.shape}")
+        if x_audio.ndim != 2 or x_audio.shape[0] != x_visual.shape[0] or x_audio.shape[1] != self.audio_dim:
+            raise ValueError(f"SelectiveAudioVisualFusion: x_audio must be (N={x_visual.shape[0]}, "
+                             f"{self.audio_dim}), got {x_audio.shape}")
+        n, c, h, w = x_visual.shape
+        x_tok = x_visual.transpose(0, 2, 3, 1).reshape(n, h * w, c)
+        q = self.visual_proj(x_tok)                                   # (N, hw, E)
+        k = self.audio_proj(x_audio.reshape(n, 1, self.audio_dim))    # (N, 1, E)
+
+        gate = self.relevance_selector(ops.concat((q.mean(1), k.reshape(n, -1)), -1)).reshape(n, 1, 1)
+
+        y = self.cross_attn(q, k, k)
+        gamma_raw, beta = ops.split(self.film_generator(y), y.shape[-1], -1)
+        fused = q * (1 + gate * ops.tanh(gamma_raw)) + gate * beta
+        out = self.norm(self.out_proj(fused) + x_tok)
+        return out.reshape(n, h, w, c).transpose(0, 3, 1, 2), gate
+
+
+class NegativeSampleAttack(nn.Cell):
+    """Negative sample attack (paper E.2): in training, each sample's audio is replaced, with
+    probability p, by N(0, noise_std²) noise.
+
+    ``construct(audio (B, ...))`` → ``(audio', negative (B,) float32 in {0, 1})``; the mask is
+    drawn over axis 0 and the whole sample (e.g. every frame of a clip) is replaced. In eval mode
+    or with p = 0 the audio passes unchanged with an all-zero mask. ``seed`` makes the draws
+    reproducible (a fresh cell with the same seed repeats the same sequence).
+    """
+
+    def __init__(self, p=0.0, noise_std=1.0, seed=None):
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"NegativeSampleAttack: p must be in [0, 1], got {p}")
+        self.p = float(p)
+        self.noise_std = float(noise_std)
+        s = 0 if seed is None else int(seed)
+        self.uniform = ops.UniformReal(seed=s, seed2=s + 1 if seed is not None else 0)
+        self.normal = ops.StandardNormal(seed=s, seed2=s + 2 if seed is not None else 0)
+
+    def construct(self, audio):
+        b = audio.shape[0]
+        if not self.training or self.p == 0.0:
+            return audio, ops.zeros((b,), ms.float32)
+        negative = (self.uniform((b,)) < self.p).astype(ms.float32)
+        noise = self.normal(audio.shape).astype(audio.dtype) * self.noise_std
+        m = negative.reshape((b,) + (1,) * (audio.ndim - 1)).astype(audio.dtype)
+        return m * noise + (1 - m) * audio, negative
+
+
+def gate_sparsity(gate, negative):
+    """Mean relevance gate over negative samples: Σ mₙ gₙ / max(Σ mₙ, 1) (g ≥ 0, so this is L1).
+
+    gate: (N, 1, 1) or (N,); negative: (N,) mask in {0, 1} (repeat a per-clip mask over frames).
+    """
+    g = gate.reshape(gate.shape[0])
+    return (g * negative).sum() / ops.clamp(negative.sum(), min=1.0)
+
+
+_LAYERNORMS = ("norm",)
+_NORM_LEAF = {"weight": "gamma", "bias": "beta"}
+
+
+def ms_name(torch_suffix):
+    """MindSpore parameter suffix of a released ``SelectiveAudioVisualFusion`` tensor suffix."""
+    mod, _, leaf = torch_suffix.rpartition(".")
+    if mod in _LAYERNORMS:
+        return f"{mod}.{_NORM_LEAF[leaf]}"
+    return torch_suffix
+
+
+def torch_to_ms(prefix, torch_sd):
+    """Released tensors under ``prefix`` (``head.av_fusion``) → {MindSpore name: array}, same layouts."""
+    head = prefix + "."
+    out = {}
+    for k, v in torch_sd.items():
+        if k.startswith(head):
+            out[head + ms_name(k[len(head):])] = np.asarray(v, np.float32)
+    if not out:
+        raise KeyError(f"torch_to_ms: no tensor under prefix {prefix!r} in the state dict")
+    return out
