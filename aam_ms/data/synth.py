@@ -1,0 +1,463 @@
+"""SynthAttention: a generated saliency corpus whose ground truth is known by construction.
+
+Every synthetic dataset fixes a *true* fixation density p(x | stimulus, task). Observers
+(8–15 per stimulus) draw fixations from p; the stored density map is those fixations blurred
+with a Gaussian of σ = 0.04·max(H, W) (the DHF1K recipe), exactly as real eye-tracking maps
+are made. Files use the real on-disk formats: JPEG stimuli, PNG density and binary fixation
+maps, videos as frame folders ``img_%05d.jpg``, 16 kHz ``.wav`` audio, plus ``manifest.jsonl``
+(:mod:`aam_ms.data.manifest`), ``prompts.yaml`` and the true densities as ``.npy``.
+
+Datasets (the prompt decides where people look):
+- ``synth_search_red`` / ``synth_search_blue`` / ``synth_freeview`` share the SAME scenes of
+  coloured shapes: p is on the red shapes, on the blue shapes, or on the most conspicuous
+  (largest, outlined) shape plus the other shapes and a centre bias.
+- ``synth_reading``: text-like word blocks; p over words, weighted exp(−line/1.5 − word/2.5)
+  (top-left bias).
+- ``synth_video_track``: a disc moves over static distractors; gaze at frame t is on the disc's
+  position at frame t − lag (lag = 3 frames).
+- ``synth_av_flicker``: three discs flicker at different rates; the audio is a 440 Hz tone
+  whose amplitude follows one disc's flicker envelope, and gaze is on that disc.
+
+CLI: ``python -m aam_ms.data.synth --out DIR [--scale tiny|small] [--seed N]``.
+"""
+import argparse
+import json
+import os
+import time
+
+import cv2
+import numpy as np
+import yaml
+
+from aam_ms.data.manifest import Record, write_manifest
+
+PROMPTS = {
+    "synth_search_red": "A synthetic image of coloured shapes on a grey background; visual "
+                        "search task: look for the red items.",
+    "synth_search_blue": "A synthetic image of coloured shapes on a grey background; visual "
+                         "search task: look for the blue items.",
+    "synth_freeview": "A synthetic image of coloured shapes on a grey background; free "
+                      "viewing: attention goes to the largest, most conspicuous shape, with a "
+                      "bias toward the image centre.",
+    "synth_reading": "A synthetic page of text-like word blocks; reading task: attention "
+                     "follows the lines of words, starting at the top left.",
+    "synth_video_track": "A synthetic video of a moving disc among static shapes; attention "
+                         "tracks the moving disc with a short delay.",
+    "synth_av_flicker": "A synthetic audio-visual video of flickering discs with a tone; "
+                        "attention goes to the disc whose flicker follows the loudness of the "
+                        "sound.",
+}
+# The five template slots (stimulus, scene, key elements, task, bias) for granularities G1–G4.
+SLOTS = {
+    "synth_search_red": ("Synthetic image", "of coloured shapes on a grey background",
+                         "red, blue, green and yellow circles and squares",
+                         "visual search for the red items", "attention on red shapes only"),
+    "synth_search_blue": ("Synthetic image", "of coloured shapes on a grey background",
+                          "red, blue, green and yellow circles and squares",
+                          "visual search for the blue items", "attention on blue shapes only"),
+    "synth_freeview": ("Synthetic image", "of coloured shapes on a grey background",
+                       "one large outlined shape among smaller ones", "free viewing",
+                       "attention on the most conspicuous shape and a centre bias"),
+    "synth_reading": ("Synthetic page", "of text-like word blocks", "lines of dark words",
+                      "reading", "a strong top-left bias"),
+    "synth_video_track": ("Synthetic video", "of a moving disc among static shapes",
+                          "one moving orange disc", "tracking the moving disc",
+                          "gaze lagging a few frames behind the disc"),
+    "synth_av_flicker": ("Synthetic audio-visual video", "of flickering discs with a tone",
+                         "three discs flickering at different rates",
+                         "finding the disc that matches the sound",
+                         "attention on the disc whose flicker follows the loudness"),
+}
+IMAGE_DATASETS = ("synth_search_red", "synth_search_blue", "synth_freeview", "synth_reading")
+VIDEO_DATASETS = ("synth_video_track", "synth_av_flicker")
+
+SCALES = {
+    # size = (H, W) of the stimuli; frames = frames per video
+    "tiny": dict(size=(72, 96), scenes=80, pages=40, track_videos=8, av_videos=6, frames=16),
+    "small": dict(size=(192, 256), scenes=400, pages=200, track_videos=32, av_videos=24,
+                  frames=32),
+}
+BLUR_FRAC = 0.04          # σ of the density-map blur, as a fraction of max(H, W)
+TRUNCATE = 2.5            # true-density Gaussians are zero beyond TRUNCATE·σ
+TRACK_LAG = 3             # frames between the disc's position and the gaze on it
+FPS = 8.0
+SR = 16000
+AUDIO_WINDOW_S = 2.0
+TONE_HZ = 440.0
+FLICKER_HZ = (0.75, 1.6, 3.1)
+COLOURS = {"red": (220, 40, 40), "blue": (40, 70, 225), "green": (40, 170, 60),
+           "yellow": (225, 205, 40)}
+
+
+def _rng(seed, *key):
+    """Independent generator per (seed, item): results do not depend on generation order."""
+    return np.random.default_rng([seed, *key])
+
+
+def gaussian_bump(size, centre, sigma):
+    """exp(−‖x − c‖² / 2σ²), set to zero beyond ``TRUNCATE``·σ (compact support)."""
+    yy, xx = np.mgrid[0:size[0], 0:size[1]].astype(np.float64)
+    d2 = (yy - centre[0]) ** 2 + (xx - centre[1]) ** 2
+    g = np.exp(-d2 / (2.0 * sigma ** 2))
+    g[d2 > (TRUNCATE * sigma) ** 2] = 0.0
+    return g
+
+
+def _normalise(p):
+    s = p.sum()
+    if s <= 0:
+        raise ValueError("true density is empty")
+    return (p / s).astype(np.float64)
+
+
+def sample_fixations(p, n, rng):
+    """``n`` fixations [[row, col], ...] drawn from the pixel distribution ``p`` (sums to 1)."""
+    flat = rng.choice(p.size, size=n, p=p.ravel())
+    return np.stack(np.unravel_index(flat, p.shape), axis=1)
+
+
+def fixation_map(points, size):
+    """Binary map with 1 at every fixated pixel."""
+    m = np.zeros(size, np.uint8)
+    m[points[:, 0], points[:, 1]] = 1
+    return m
+
+
+def density_from_fixations(points, size):
+    """Fixation counts blurred with σ = BLUR_FRAC·max(H, W), scaled to max 1 (DHF1K style)."""
+    counts = np.zeros(size, np.float64)
+    np.add.at(counts, (points[:, 0], points[:, 1]), 1.0)
+    sigma = BLUR_FRAC * max(size)
+    d = cv2.GaussianBlur(counts, (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_CONSTANT)
+    return d / d.max()
+
+
+def _observers(rng, per_observer):
+    """Fixations of 8–15 observers, each making ``per_observer`` = (lo, hi) fixations."""
+    n_obs = int(rng.integers(8, 16))
+    return int(sum(rng.integers(per_observer[0], per_observer[1] + 1) for _ in range(n_obs)))
+
+
+def _background(rng, size, level=128.0, amp=10.0):
+    noise = rng.normal(0.0, 1.0, (size[0] // 8 + 2, size[1] // 8 + 2))
+    noise = cv2.resize(noise, (size[1], size[0]), interpolation=cv2.INTER_CUBIC)
+    img = level + amp * noise
+    return np.repeat(img[..., None], 3, axis=2)
+
+
+def _draw_shape(img, shape, centre, r, colour, outline=False):
+    c = (int(round(centre[1])), int(round(centre[0])))
+    col = tuple(float(v) for v in colour)
+    if shape == "circle":
+        cv2.circle(img, c, int(r), col, -1, lineType=cv2.LINE_AA)
+        if outline:
+            cv2.circle(img, c, int(r) + 1, (255.0, 255.0, 255.0), 2, lineType=cv2.LINE_AA)
+    else:
+        p0 = (c[0] - int(r), c[1] - int(r))
+        p1 = (c[0] + int(r), c[1] + int(r))
+        cv2.rectangle(img, p0, p1, col, -1)
+        if outline:
+            cv2.rectangle(img, (p0[0] - 1, p0[1] - 1), (p1[0] + 1, p1[1] + 1), (255.0,) * 3, 2)
+
+
+def _place(rng, size, radii, margin=1.15):
+    """Non-overlapping centres for discs of the given radii (rejection sampling)."""
+    centres = []
+    for r in radii:
+        for _ in range(500):
+            c = (rng.uniform(r + 1, size[0] - r - 1), rng.uniform(r + 1, size[1] - r - 1))
+            if all(np.hypot(c[0] - q[0], c[1] - q[1]) > margin * (r + s) + 2
+                   for q, s in zip(centres, radii)):
+                centres.append(c)
+                break
+        else:
+            raise RuntimeError(f"cannot place {len(radii)} shapes in an image of size {size}")
+    return centres
+
+
+def make_shape_scene(rng, size):
+    """A scene of 6–8 shapes: 1–2 red, 1–2 blue, the rest green/yellow, one of them large and
+    outlined (the conspicuous one). Returns (RGB uint8 image, list of objects)."""
+    m = min(size)
+    n_red, n_blue = int(rng.integers(1, 3)), int(rng.integers(1, 3))
+    n_other = int(rng.integers(6, 9)) - n_red - n_blue
+    colours = ["red"] * n_red + ["blue"] * n_blue + list(rng.choice(["green", "yellow"], n_other))
+    radii = list(rng.uniform(0.055, 0.08, len(colours)) * m)
+    big = n_red + n_blue + int(rng.integers(0, n_other))
+    radii[big] = 0.13 * m
+    order = rng.permutation(len(colours))
+    colours = [colours[i] for i in order]
+    radii = [radii[i] for i in order]
+    big = int(np.flatnonzero(order == big)[0])
+    centres = _place(rng, size, radii)
+    img = _background(rng, size)
+    objects = []
+    for i, (col, r, c) in enumerate(zip(colours, radii, centres)):
+        shape = str(rng.choice(["circle", "square"]))
+        _draw_shape(img, shape, c, r, COLOURS[col], outline=(i == big))
+        objects.append({"colour": col, "centre": [float(c[0]), float(c[1])], "radius": float(r),
+                        "shape": shape, "conspicuous": i == big})
+    return np.clip(img, 0, 255).astype(np.uint8), objects
+
+
+def true_density_shapes(objects, size, task):
+    """p for the shape scenes: ``task`` in {red, blue, freeview}."""
+    p = np.zeros(size, np.float64)
+    if task in ("red", "blue"):
+        for o in objects:
+            if o["colour"] == task:
+                p += gaussian_bump(size, o["centre"], 0.5 * o["radius"])
+        return _normalise(p)
+    area = sum(o["radius"] ** 2 for o in objects if not o["conspicuous"])
+    for o in objects:
+        g = gaussian_bump(size, o["centre"], 0.5 * o["radius"])
+        w = 0.6 if o["conspicuous"] else 0.25 * o["radius"] ** 2 / area
+        p += w * g / g.sum()
+    centre = gaussian_bump(size, ((size[0] - 1) / 2, (size[1] - 1) / 2), 0.2 * max(size))
+    p += 0.15 * centre / centre.sum()
+    return _normalise(p)
+
+
+def make_page(rng, size):
+    """Text-like page: 3–5 lines of dark word blocks on a light background; p over words with
+    weight exp(−line/1.5 − word/2.5)."""
+    img = _background(rng, size, level=225.0, amp=4.0)
+    n_lines = int(rng.integers(3, 6))
+    line_h = size[0] / (n_lines + 1)
+    h = max(2, int(0.35 * line_h))
+    p = np.zeros(size, np.float64)
+    for li in range(n_lines):
+        y = int((li + 0.7) * line_h)
+        x = int(rng.integers(2, max(3, size[1] // 12)))
+        wi = 0
+        while True:
+            w = int(rng.integers(max(3, size[1] // 20), max(5, size[1] // 7)))
+            if x + w >= size[1] - 2:
+                break
+            cv2.rectangle(img, (x, y), (x + w, y + h), (40.0, 40.0, 45.0), -1)
+            centre = (y + h / 2.0, x + w / 2.0)
+            g = gaussian_bump(size, centre, max(1.5, 0.3 * w))
+            p += np.exp(-li / 1.5 - wi / 2.5) * g / g.sum()
+            x += w + int(rng.integers(2, 5))
+            wi += 1
+    return np.clip(img, 0, 255).astype(np.uint8), _normalise(p)
+
+
+def _bounce(rng, size, n, r):
+    """Positions of a disc moving at constant speed, reflected at the borders."""
+    pos = np.array([rng.uniform(r, size[0] - r), rng.uniform(r, size[1] - r)])
+    speed = rng.uniform(0.04, 0.07) * max(size)
+    ang = rng.uniform(0, 2 * np.pi)
+    vel = speed * np.array([np.sin(ang), np.cos(ang)])
+    out = []
+    for _ in range(n):
+        out.append(pos.copy())
+        pos = pos + vel
+        for k in range(2):
+            lo, hi = r, size[k] - 1 - r
+            if pos[k] < lo:
+                pos[k], vel[k] = 2 * lo - pos[k], -vel[k]
+            elif pos[k] > hi:
+                pos[k], vel[k] = 2 * hi - pos[k], -vel[k]
+    return np.array(out)
+
+
+def make_track_video(rng, size, n):
+    """Frames, true densities (T, H, W), the disc track and the gaze track (lagged)."""
+    m = min(size)
+    r = 0.08 * m
+    track = _bounce(rng, size, n, r)
+    radii = list(rng.uniform(0.06, 0.09, 3) * m)
+    centres = _place(rng, size, radii, margin=1.0)
+    bg = _background(rng, size)
+    for c, rr in zip(centres, radii):
+        _draw_shape(bg, str(rng.choice(["circle", "square"])), c, rr,
+                    COLOURS[str(rng.choice(["green", "blue"]))])
+    frames, dens, gaze = [], [], []
+    for t in range(n):
+        img = bg.copy()
+        _draw_shape(img, "circle", track[t], r, (235.0, 120.0, 30.0))
+        frames.append(np.clip(img, 0, 255).astype(np.uint8))
+        g = track[max(t - TRACK_LAG, 0)]
+        gaze.append(g)
+        dens.append(_normalise(gaussian_bump(size, g, 1.2 * r)))
+    return frames, np.stack(dens), track, np.array(gaze)
+
+
+def flicker_envelope(hz, phase, t):
+    """Envelope in [0.15, 1]: 0.575 + 0.425·sin(2π·hz·t + phase)."""
+    return 0.575 + 0.425 * np.sin(2 * np.pi * hz * t + phase)
+
+
+def make_av_video(rng, size, n):
+    """Frames, true densities, audio (16 kHz) and the index of the sounding disc."""
+    m = min(size)
+    radii = [0.11 * m] * 3
+    centres = _place(rng, size, radii)
+    rates = rng.permutation(FLICKER_HZ)
+    phases = rng.uniform(0, 2 * np.pi, 3)
+    target = int(rng.integers(0, 3))
+    bg = _background(rng, size, level=60.0, amp=6.0)
+    frames = []
+    for t in range(n):
+        img = bg.copy()
+        for k in range(3):
+            lum = 255.0 * flicker_envelope(rates[k], phases[k], t / FPS)
+            _draw_shape(img, "circle", centres[k], radii[k], (lum, lum, lum))
+        frames.append(np.clip(img, 0, 255).astype(np.uint8))
+    p = _normalise(gaussian_bump(size, centres[target], 0.5 * radii[target]))
+    ts = np.arange(int(round(n / FPS * SR))) / SR
+    audio = 0.5 * flicker_envelope(rates[target], phases[target], ts) * np.sin(2 * np.pi * TONE_HZ * ts)
+    info = {"centres": [[float(a), float(b)] for a, b in centres], "flicker_hz": [float(x) for x in rates],
+            "phase": [float(x) for x in phases], "target": target}
+    return frames, np.repeat(p[None], n, axis=0), audio.astype(np.float32), info
+
+
+def _split(i, n):
+    """Item ``i`` of ``n`` → train / val / test, about 70/15/15 with at least one held-out
+    item each (callers pass a position in a seeded permutation or an i.i.d. index)."""
+    held = max(1, int(round(0.15 * n)))
+    return "train" if i < n - 2 * held else ("val" if i < n - held else "test")
+
+
+def _write_png(path, a):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if not cv2.imwrite(path, a):
+        raise OSError(f"cannot write {path}")
+
+
+def _write_jpg(path, rgb):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if not cv2.imwrite(path, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92]):
+        raise OSError(f"cannot write {path}")
+
+
+def _save_maps(out, rel, points, size):
+    """Write the fixation PNG (0/255) and the blurred density PNG; return their paths."""
+    fix, den = f"fixations/{rel}.png", f"maps/{rel}.png"
+    _write_png(os.path.join(out, fix), fixation_map(points, size) * 255)
+    _write_png(os.path.join(out, den), np.round(255 * density_from_fixations(points, size)).astype(np.uint8))
+    return den, fix
+
+
+def _image_records(out, cfg, seed):
+    size = cfg["size"]
+    recs = []
+    perm = _rng(seed, 1).permutation(cfg["scenes"])
+    for s in range(cfg["scenes"]):
+        rng = _rng(seed, 2, s)
+        img, objects = make_shape_scene(rng, size)
+        stim = f"images/scene_{s:04d}.jpg"
+        _write_jpg(os.path.join(out, stim), img)
+        split = _split(int(np.flatnonzero(perm == s)[0]), cfg["scenes"])
+        for task, ds in (("red", "synth_search_red"), ("blue", "synth_search_blue"),
+                         ("freeview", "synth_freeview")):
+            p = true_density_shapes(objects, size, task)
+            recs.append(_image_record(out, ds, split, stim, f"scene_{s:04d}", p, size, rng,
+                                      {"objects": objects}))
+    perm = _rng(seed, 3).permutation(cfg["pages"])
+    for s in range(cfg["pages"]):
+        rng = _rng(seed, 4, s)
+        img, p = make_page(rng, size)
+        stim = f"images/page_{s:04d}.jpg"
+        _write_jpg(os.path.join(out, stim), img)
+        split = _split(int(np.flatnonzero(perm == s)[0]), cfg["pages"])
+        recs.append(_image_record(out, "synth_reading", split, stim, f"page_{s:04d}", p, size, rng, {}))
+    return recs
+
+
+def _image_record(out, ds, split, stim, name, p, size, rng, extra):
+    pts = sample_fixations(p, _observers(rng, (3, 6)), rng)
+    rel = f"{ds}/{name}"
+    den, fix = _save_maps(out, rel, pts, size)
+    true = f"true/{rel}.npy"
+    os.makedirs(os.path.dirname(os.path.join(out, true)), exist_ok=True)
+    np.save(os.path.join(out, true), p.astype(np.float32))
+    return Record(dataset=ds, modality="image", split=split, prompt_key=ds, stimulus=stim,
+                  density=den, fixation=fix, size=list(size),
+                  extra={"true_density": true, "scene": name, **extra})
+
+
+def _video_records(out, ds, vid, split, frames, dens, size, rng, audio, per_frame):
+    n = len(frames)
+    true = f"true/{ds}/{vid}.npy"
+    os.makedirs(os.path.dirname(os.path.join(out, true)), exist_ok=True)
+    np.save(os.path.join(out, true), dens.astype(np.float32))
+    wav = None
+    if audio is not None:
+        import soundfile as sf
+        wav = f"audio/{vid}.wav"
+        os.makedirs(os.path.dirname(os.path.join(out, wav)), exist_ok=True)
+        sf.write(os.path.join(out, wav), audio, SR, subtype="PCM_16")
+    n_obs = int(rng.integers(8, 16))
+    recs = []
+    for t in range(n):
+        stim = f"video/{ds}/{vid}/img_{t + 1:05d}.jpg"
+        _write_jpg(os.path.join(out, stim), frames[t])
+        pts = sample_fixations(dens[t], n_obs, rng)
+        den, fix = _save_maps(out, f"{ds}/{vid}/{t + 1:05d}", pts, size)
+        ts = t / FPS
+        recs.append(Record(
+            dataset=ds, modality="audio_visual" if wav else "video", split=split, prompt_key=ds,
+            stimulus=stim, density=den, fixation=fix, video=vid, frame_index=t, num_frames=n,
+            fps=FPS, audio=wav,
+            audio_window=[ts - AUDIO_WINDOW_S / 2, ts + AUDIO_WINDOW_S / 2] if wav else None,
+            size=list(size), extra={"true_density": true, "true_index": t, **per_frame[t]}))
+    return recs
+
+
+def generate(out, scale="tiny", seed=0):
+    """Write the corpus under ``out``; return the list of records (also in manifest.jsonl)."""
+    if scale not in SCALES:
+        raise ValueError(f"--scale must be one of {sorted(SCALES)}, got {scale!r}")
+    cfg = SCALES[scale]
+    size, n = cfg["size"], cfg["frames"]
+    os.makedirs(out, exist_ok=True)
+    recs = _image_records(out, cfg, seed)
+    nv = cfg["track_videos"]
+    for v in range(nv):
+        rng = _rng(seed, 5, v)
+        frames, dens, track, gaze = make_track_video(rng, size, n)
+        per = [{"target": track[t].tolist(), "gaze": gaze[t].tolist(), "lag": TRACK_LAG} for t in range(n)]
+        recs += _video_records(out, "synth_video_track", f"track_{v:03d}", _split(v, nv), frames,
+                               dens, size, rng, None, per)
+    nv = cfg["av_videos"]
+    for v in range(nv):
+        rng = _rng(seed, 6, v)
+        frames, dens, audio, info = make_av_video(rng, size, n)
+        recs += _video_records(out, "synth_av_flicker", f"flicker_{v:03d}", _split(v, nv), frames,
+                               dens, size, rng, audio, [info] * n)
+    write_manifest(os.path.join(out, "manifest.jsonl"), recs, out, corpus="SynthAttention",
+                   scale=scale, seed=seed)
+    tmp = os.path.join(out, "prompts.yaml.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        yaml.safe_dump(PROMPTS, f, sort_keys=True, allow_unicode=True, width=1000)
+    os.replace(tmp, os.path.join(out, "prompts.yaml"))
+    register_prompts()
+    return recs
+
+
+def register_prompts():
+    """Add the synthetic datasets' prompts to the prompt table of :mod:`aam_ms.data.prompts`."""
+    from aam_ms.data import prompts
+    prompts.register_prompts(PROMPTS, slots=SLOTS)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", required=True, help="output directory")
+    ap.add_argument("--scale", default="tiny", choices=sorted(SCALES))
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args(argv)
+    t0 = time.time()
+    recs = generate(a.out, a.scale, a.seed)
+    by = {}
+    for r in recs:
+        by.setdefault(r.dataset, {}).setdefault(r.split, 0)
+        by[r.dataset][r.split] += 1
+    print(json.dumps({"out": os.path.abspath(a.out), "records": len(recs), "by_dataset": by,
+                      "seconds": round(time.time() - t0, 2)}))
+
+
+if __name__ == "__main__":
+    main()
