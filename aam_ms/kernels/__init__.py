@@ -5,11 +5,18 @@ the functions below. ``set_kernel_mode`` picks the implementation:
 
 * ``native``: the pure-MindSpore composition (portable; what MindIR exports use),
 * ``custom``: the custom operator (AscendC on Ascend, the C++ CPU twin elsewhere),
-* ``auto``:   custom where it is available, native otherwise.
+* ``auto``:   custom where it is available (AscendC on Ascend with the op package
+  installed, the C++ twin on CPU when g++ builds it), native otherwise.
+
+The choice is made when a graph is built; shapes the custom ops do not cover (pairwise
+inputs that are not 2-D, paired inputs of different shapes, a tensor Δt) use native.
 """
+import mindspore as ms
 from mindspore import ops
+from mindspore.ops.primitive import constexpr
 
 from ..geometry import lorentz as L
+from . import custom_ops
 
 _MODE = {"value": "native"}
 MODES = ("auto", "custom", "native")
@@ -26,18 +33,43 @@ def kernel_mode():
     return _MODE["value"]
 
 
+@constexpr
+def _use_custom():
+    return custom_ops.prepare(_MODE["value"])
+
+
+def _curv1(curv):
+    """Curvature as a float32 tensor of shape (1,) (python number or scalar tensor)."""
+    if isinstance(curv, (int, float)):
+        return ms.Tensor([float(curv)], ms.float32)
+    return curv.astype(ms.float32).reshape((1,))
+
+
+def _rows(x):
+    """(..., D) float32 → (N, D)."""
+    return x.astype(ms.float32).reshape((-1, x.shape[-1]))
+
+
 def lorentz_pairwise_dist(x, y, curv, eps=L.DIST_EPS):
     """Pairwise Lorentz distance (N, D) × (M, D) → (N, M)."""
+    if _use_custom() and len(x.shape) == 2 and len(y.shape) == 2:
+        return custom_ops.lorentz("pairwise", _rows(x), _rows(y), _curv1(curv), eps)
     return L.pairwise_dist(x, y, curv, eps)
 
 
 def lorentz_paired_dist(x, y, curv, eps=L.DIST_EPS):
-    """Row-wise Lorentz distance (N, D) × (N, D) → (N,)."""
+    """Row-wise Lorentz distance (..., D) × (..., D) → (...)."""
+    if _use_custom() and x.shape == y.shape:
+        d = custom_ops.lorentz("paired", _rows(x), _rows(y), _curv1(curv), eps)
+        return d.reshape(x.shape[:-1])
     return L.paired_dist(x, y, curv, eps)
 
 
 def lorentz_dist_to_origin(x, curv):
-    """Distance of each point (N, D) to the hyperboloid vertex → (N,)."""
+    """Distance of each point (..., D) to the hyperboloid vertex → (...)."""
+    if _use_custom():
+        rows = _rows(x)
+        return custom_ops.lorentz("origin", rows, rows, _curv1(curv), 0.0).reshape(x.shape[:-1])
     return L.dist_to_origin(x, curv)
 
 
@@ -51,6 +83,10 @@ def fp_diffusion(rho, nu, dt=1.0, cfl=False):
     t = rho.shape[-1]
     if t < 3:
         return rho
+    if _use_custom() and isinstance(dt, (int, float)) and rho.shape == nu.shape:
+        out = custom_ops.stencil(rho.astype(ms.float32).reshape((-1, t)),
+                                 nu.astype(ms.float32).reshape((-1, t)), float(dt), bool(cfl))
+        return out.reshape(rho.shape).astype(rho.dtype)
     coef = dt * nu[..., 1:-1]
     if cfl:
         coef = ops.clamp(coef, max=0.5)
