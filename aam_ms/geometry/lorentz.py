@@ -22,6 +22,7 @@ ORIGIN_EPS = 1e-8                   # distance to origin: acosh argument ≥ 1+O
 APERTURE_EPS = 1e-4                 # half-aperture: denominator +ε, asin input in ±(1-ε)
 APERTURE_MIN_RADIUS = 0.1           # half-aperture: K, radius of the undefined neighbourhood
 ANGLE_EPS = 1e-8                    # exterior angle: sqrt(max(·,ε)), denominator +ε, ±(1-ε)
+ACOS_GRAD_LIMIT = 1.0 - 2.0 ** -24  # exterior angle: largest float32 < 1, bounds acos' (grad only)
 NORM_SQ_FLOOR = 1e-30               # ‖x‖ = sqrt(max(Σx², floor)): finite gradient at x = 0
 LOG_CURV_MIN = math.log(0.1)        # learnable log-curvature range [log 0.1, log 10]
 LOG_CURV_MAX = math.log(10.0)
@@ -74,10 +75,10 @@ def paired_dist(x, y, curv, eps=DIST_EPS):
 def dist_to_origin(x, curv):
     """r(x) = acosh(max(√c·x₀, 1+ε)) / √c, shape (...).
 
-    Evaluated as asinh(√c‖x̃‖)/√c, which equals acosh(√c·x₀) exactly (√c·x₀ = sqrt(1+c‖x̃‖²)
-    ≥ 1 always, so the clamp never binds in exact arithmetic) but keeps float32 precision near
-    the origin and a finite gradient at x̃ = 0 (acosh' is infinite at 1). The released ε
-    (ORIGIN_EPS = 1e-8) cannot change the value in float32, so it does not appear.
+    Evaluated as asinh(√c‖x̃‖)/√c, which equals acosh(√c·x₀) (√c·x₀ = sqrt(1+c‖x̃‖²)) wherever
+    the clamp does not bind, keeps float32 precision near the origin, and has a finite gradient
+    at x̃ = 0 (acosh' is infinite at 1). The released ε = ORIGIN_EPS = 1e-8 binds only for
+    ‖x̃‖ < ~1.4e-4, and in float32 1 + 1e-8 == 1, so the released code never clamps either.
     """
     x = _f32(x)
     sqrt_c = ops.sqrt(curv)
@@ -118,7 +119,19 @@ def oxy_angle(x, y, curv, eps=ANGLE_EPS):
     numer = y_time + c_xyl * x_time
     denom = ops.sqrt(ops.clamp(c_xyl * c_xyl - 1.0, min=eps))
     acos_in = numer / (norm(x) * denom + eps)
-    return ops.acos(ops.clamp(acos_in, min=-1.0 + eps, max=1.0 - eps))
+    return _acos_clamped(acos_in, eps)
+
+
+def _acos_clamped(t, eps):
+    """acos(clamp(t, −1+ε, 1−ε)) with a finite gradient everywhere.
+
+    In float32, 1 − ε rounds to 1 for ε < 2⁻²⁴ (the released ε = 1e-8 does), so the clamp
+    alone leaves acos' = ∞ at t = ±1 (collinear points). The value is the released one; the
+    gradient is that of acos clamped to ±ACOS_GRAD_LIMIT (zero where that clamp binds).
+    """
+    value = ops.acos(ops.clamp(t, min=-1.0 + eps, max=1.0 - eps))
+    safe = ops.acos(ops.clamp(t, min=-ACOS_GRAD_LIMIT, max=ACOS_GRAD_LIMIT))
+    return safe + ops.stop_gradient(value - safe)
 
 
 def clamp_log_curv(log_curv):
