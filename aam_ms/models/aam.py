@@ -35,13 +35,15 @@ class AAMHead(nn.Cell):
 
     def __init__(self, in_channels, out_channels=(96, 192, 384, 768), features=256,
                  decoder_channels=(128, 64, 32), se_reduction=(16, 8, 4), hyp_dim=128,
-                 text_dim=768, audio_dim=512, fusion_hidden=256, fpd_frames=64, fpd_heads=8,
+                 text_dim=768, audio_dim=512, fusion_hidden=256, fusion_dropout=0.1, fpd_frames=64,
+                 fpd_heads=8,
                  curv_init=1.0, fp_cfl=False, nclass=1):
         super().__init__()
         c1, c2, c3, c4 = out_channels
         d1, d2, d3 = decoder_channels
         self.projects = build_projections(in_channels, out_channels)
-        self.av_fusion = SelectiveAudioVisualFusion(c4, audio_dim, fusion_hidden)
+        self.av_fusion = SelectiveAudioVisualFusion(c4, audio_dim, fusion_hidden,
+                                                    dropout=fusion_dropout)
         # Five FPD blocks as released (levels 1-4 and the 256-wide start); only levels 3 and 4
         # run. The others stay so released checkpoints load and parameter counts match.
         self.motion_modules = nn.CellList([
@@ -75,6 +77,10 @@ class AAMHead(nn.Cell):
     def construct(self, features, patch_h, patch_w, text_emb, audio_emb=None, clip_len=0):
         """features: 4 × (N, h·w, C); text_emb (N, D_t); audio_emb (N, D_a) or None;
         clip_len T > 0 runs the video path on N = B·T frames. → logits, z_img, z_txt, z_anc, c."""
+        return self.forward_with_gate(features, patch_h, patch_w, text_emb, audio_emb, clip_len)[:5]
+
+    def forward_with_gate(self, features, patch_h, patch_w, text_emb, audio_emb=None, clip_len=0):
+        """As ``construct``, plus the audio relevance gate (N, 1, 1) (None without audio)."""
         curv = L.clamp_log_curv(self.curv)
         outs = ()
         for i in range(4):
@@ -85,8 +91,9 @@ class AAMHead(nn.Cell):
                 x = self._motion(i, x, clip_len)
             outs = outs + (x,)
         layer_1, layer_2, layer_3, layer_4 = outs
+        gate = None
         if clip_len > 0 and audio_emb is not None:
-            layer_4, _ = self.av_fusion(layer_4, audio_emb)
+            layer_4, gate = self.av_fusion(layer_4, audio_emb)
 
         n = layer_4.shape[0]
         z_img = L.encode(self.visual_proj(ops.mean(layer_4, (2, 3))), self.visual_alpha, curv)
@@ -102,7 +109,7 @@ class AAMHead(nn.Cell):
         d = self.decoder_stage3(d, text_emb, z_txt)
         d = self.se3(self.fuse3(ops.concat((d, resize_like(layer_1, d)), 1)))
         logits = self.decoder_out(d, text_emb, z_txt)
-        return logits, z_img, z_txt, z_anc, curv
+        return logits, z_img, z_txt, z_anc, curv, gate
 
 
 class AAM(nn.Cell):
@@ -118,11 +125,12 @@ class AAM(nn.Cell):
     """
 
     def __init__(self, variant="vitl16", lora_r=32, lora_alpha=64, lora_dropout=0.05,
-                 lora_last_n=None, intermediate_layers=None, **head_kwargs):
+                 lora_last_n=None, intermediate_layers=None, rope_rescale=2.0, **head_kwargs):
         super().__init__()
         variant = canonical_variant(variant)
         self.variant = variant
-        self.backbone = build_dinov3(variant, lora_r, lora_alpha, lora_dropout, lora_last_n)
+        self.backbone = build_dinov3(variant, lora_r, lora_alpha, lora_dropout, lora_last_n,
+                                     rope_rescale)
         self.intermediate_layers = tuple(intermediate_layers or INTERMEDIATE_LAYERS[variant])
         self.patch_size = self.backbone.patch_size
         self.head = AAMHead(self.backbone.embed_dim, **head_kwargs)
@@ -152,6 +160,11 @@ class AAM(nn.Cell):
         return ops.broadcast_to(text_emb, (b, self.text_dim))
 
     def construct(self, x, text_emb=None, audio_emb=None):
+        return self.forward_train(x, text_emb, audio_emb)[:5]
+
+    def forward_train(self, x, text_emb=None, audio_emb=None):
+        """As ``construct``, plus the audio relevance gate (B·T, 1, 1) (None without audio),
+        which the gate-sparsity loss needs."""
         if x.ndim == 4:
             b, t = x.shape[0], 0
             frames = x
@@ -184,10 +197,10 @@ class AAM(nn.Cell):
             text = ops.broadcast_to(text[:, None], (b, t, self.text_dim)).reshape(b * t, self.text_dim)
 
         feats = self.backbone.get_intermediate_layers(frames, self.intermediate_layers)
-        logits, z_img, z_txt, z_anc, curv = self.head(feats, hh // self.patch_size,
-                                                      ww // self.patch_size, text, audio, t)
+        logits, z_img, z_txt, z_anc, curv, gate = self.head.forward_with_gate(
+            feats, hh // self.patch_size, ww // self.patch_size, text, audio, t)
         pred = ops.sigmoid(ops.interpolate(logits, size=(hh, ww), mode="bilinear",
                                            align_corners=True))
         if t > 0:
             pred = pred.reshape(b, t, pred.shape[1], hh, ww)
-        return pred, z_img, z_txt, z_anc, curv
+        return pred, z_img, z_txt, z_anc, curv, gate

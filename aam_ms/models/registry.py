@@ -14,7 +14,7 @@ from .aam import AAM
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 HEAD_KEYS = ("out_channels", "features", "decoder_channels", "se_reduction", "hyp_dim", "text_dim",
-             "audio_dim", "fusion_hidden", "fpd_frames", "fpd_heads")
+             "audio_dim", "fusion_hidden", "fusion_dropout", "fpd_frames", "fpd_heads")
 LORA_KEYS = {"lora_r": "r", "lora_alpha": "alpha", "lora_dropout": "dropout",
              "lora_last_n": "last_n"}
 # Non-trainable tensors that the released state dict holds as buffers (not parameters).
@@ -48,7 +48,7 @@ def apply_overrides(cfg, overrides):
             cfg["lora"][LORA_KEYS[k]] = v
         elif k in HEAD_KEYS:
             cfg["head"][k] = v
-        elif k in ("intermediate_layers", "kernels", "cfl", "backbone"):
+        elif k in ("intermediate_layers", "kernels", "cfl", "backbone", "rope_rescale"):
             cfg[k] = v
         else:
             raise ValueError(f"create_model: unknown override {k!r}")
@@ -66,6 +66,7 @@ def build_from_config(cfg):
     return AAM(cfg["backbone"], lora_r=lora.get("r", 32), lora_alpha=lora.get("alpha", 64),
                lora_dropout=lora.get("dropout", 0.05), lora_last_n=lora.get("last_n"),
                intermediate_layers=cfg.get("intermediate_layers"), fp_cfl=bool(cfg.get("cfl", False)),
+               rope_rescale=float(cfg.get("rope_rescale", 2.0)),
                **head)
 
 

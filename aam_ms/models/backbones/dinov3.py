@@ -364,12 +364,15 @@ class DinoVisionTransformer(nn.Cell):
         return self.get_intermediate_layers(x, self.intermediate_idx)
 
 
-def build_dinov3(variant, lora_r=32, lora_alpha=64, lora_dropout=0.05, lora_last_n=None):
+def build_dinov3(variant, lora_r=32, lora_alpha=64, lora_dropout=0.05, lora_last_n=None,
+                 rope_rescale=2.0):
     """DINOv3 ``variant`` ('vits16' | 'vitb16' | 'vitl16' | 'tiny') with LoRA on the last
     ``lora_last_n`` blocks (None = all, 0 = none); everything but the LoRA factors is frozen.
+    ``rope_rescale``: training-time RoPE coordinate rescale range (released 2.0; 0 = off).
     ``construct(x)`` returns the layers of ``INTERMEDIATE_LAYERS[variant]``."""
     v = canonical_variant(variant)
-    cfg = make_config(v, lora_r, lora_alpha, lora_dropout, lora_last_n)
+    cfg = replace(make_config(v, lora_r, lora_alpha, lora_dropout, lora_last_n),
+                  rope_rescale_coords=float(rope_rescale))
     net = DinoVisionTransformer(cfg, INTERMEDIATE_LAYERS[v])
     for p in net.get_parameters():
         p.requires_grad = ".lora_A." in p.name or ".lora_B." in p.name
