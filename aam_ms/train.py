@@ -58,6 +58,7 @@ DEFAULTS = {
         "ckpt_every": 100,
         "keep_ckpts": 3,
         "val_every": 0,
+        "save_rank_params": False,   # every rank writes rank_<r>_trainable.npz (DP checks)
         "out_dir": "runs/train",
     },
 }
@@ -398,6 +399,9 @@ def main(argv=None):
               total_steps=trainer.total_steps,
               trainable=int(sum(p.size for p in trainer.params)))
     step, epoch = trainer.run(log, info["state"] if info else None)
+    if cfg["train"]["save_rank_params"]:
+        np.savez(os.path.join(run_dir, f"rank_{rt.rank}_trainable.npz"),
+                 **{p.name: p.asnumpy() for p in trainer.params})
     if rt.is_main:
         save_checkpoint_atomic(os.path.join(run_dir, "model_final.ckpt"), trainer.model)
         log.write(event="done", step=step)

@@ -83,7 +83,15 @@ for r, d, s in rows:
     die "rank table has ${#table_ranks[@]} ranks but $nodes node(s) x $workers worker(s) = $total"
 fi
 
+# the project's virtual environment when MindSpore is not on PATH already
+if ! command -v msrun >/dev/null 2>&1 && [ -x "${AAM_VENV:-.venv}/bin/msrun" ]; then
+  PATH="$(cd "${AAM_VENV:-.venv}/bin" && pwd):$PATH"
+fi
+if [ "$dry_run" = 0 ] && [ "$mode" = msrun ] && ! command -v msrun >/dev/null 2>&1; then
+  die "msrun not found: install mindspore (bash scripts/test.sh sets up .venv) or activate its environment"
+fi
 python_bin="${PYTHON:-python}"
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 train=(scripts/train.py --config "$config" --device "$backend" --distributed "$@")
 export GLOG_v="${GLOG_v:-3}"
 mkdir_log() { [ "$dry_run" = 1 ] || mkdir -p "$1"; }
