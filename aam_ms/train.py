@@ -37,7 +37,7 @@ DEFAULTS = {
         "root": None,             # dataset root override for a manifest
         "val": None,              # manifest for validation (default: data.train)
         "val_split": "val",
-        "val_max_batches": 8,
+        "val_max_items": 4,       # images / videos per dataset in each validation
         "plan_shards": None,      # single process: plan as if this many ranks (merged batches)
         "pipeline": {},           # aam_ms.data.pipeline.PipelineConfig fields
     },
@@ -262,19 +262,17 @@ class Trainer:
         """Model inputs of one batch; the negative-sample attack is drawn from (seed, step)."""
         ms = self.ms
         x = batch["image"]
-        b = x.shape[0]
         text = self.prompt_table[batch["prompt"]]
         gt = batch["density"].astype(np.float32)
         gt = gt.reshape(-1, 1, gt.shape[-2], gt.shape[-1])
         audio = negative = None
         if x.ndim == 5 and bool(batch["has_audio"].all()):
-            emb = self.audio_embeddings(batch["audio"], batch["index"])
+            from .models.av_fusion import negative_sample_attack
             rng = np.random.default_rng([self.cfg["seed"], global_step, self.rt.rank, 7])
-            neg = rng.random(b) < float(self.cfg["train"]["negative_p"])
-            noise = rng.standard_normal(emb.shape).astype(np.float32)
-            emb = np.where(neg[:, None, None], noise, emb).astype(np.float32)
+            emb, neg = negative_sample_attack(self.audio_embeddings(batch["audio"], batch["index"]),
+                                              float(self.cfg["train"]["negative_p"]), rng)
             audio = ms.Tensor(emb)
-            negative = ms.Tensor(np.repeat(neg, x.shape[1]).astype(np.float32))
+            negative = ms.Tensor(np.repeat(neg, x.shape[1]))      # per frame, as the gate
         return ms.Tensor(x), ms.Tensor(text), ms.Tensor(gt), audio, negative
 
     # ----------------------------------------------------------------- loop
@@ -286,12 +284,19 @@ class Trainer:
         return save_train_state(os.path.join(self.run_dir, "ckpt"), global_step, self.model,
                                 self.optimizer, state, keep=int(self.cfg["train"]["keep_ckpts"]))
 
-    def validate(self, global_step):
-        from .eval import evaluate_pipeline
+    def validate(self):
+        """Evaluation metrics (official protocols) on the first ``data.val_max_items`` images /
+        videos of each dataset of the validation split: {dataset: {metric: value}}."""
+        from .data.manifest import read_manifest
+        from .eval import evaluate
+        from .session import Session
         dcfg = self.cfg["data"]
-        res = evaluate_pipeline(self, dcfg["val"] or dcfg["train"], split=dcfg["val_split"],
-                                max_batches=int(dcfg["val_max_batches"]))
-        return res
+        header, records = read_manifest(dcfg["val"] or dcfg["train"], dcfg["root"])
+        session = Session(self.cfg, self.model, self.text_enc, self.audio_enc)
+        rows = evaluate(session, records, header["root"], "correct", split=dcfg["val_split"],
+                        max_items=int(dcfg["val_max_items"]), batch=4)
+        keep = ("AUC_J", "sAUC", "NSS", "CC", "SIM", "KLD")
+        return {ds: {k: row[k] for k in keep if k in row} for ds, row in rows.items()}
 
     def run(self, log, resume_state=None):
         ms = self.ms
@@ -347,7 +352,7 @@ class Trainer:
                 if int(tcfg["val_every"]) and global_step % int(tcfg["val_every"]) == 0 \
                         and self.rt.is_main:
                     self.model.set_train(False)
-                    log.write(step=global_step, validation=self.validate(global_step))
+                    log.write(step=global_step, validation=self.validate())
                     self.model.set_train(True)
                 if global_step >= self.total_steps:
                     done = True

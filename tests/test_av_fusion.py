@@ -1,48 +1,17 @@
 """Audio-visual fusion: golden parity, MultiheadAttention semantics, init, dropout, negative sample attack."""
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 import mindspore as ms
 
-from aam_ms.models.av_fusion import (CrossAttention, NegativeSampleAttack, SelectiveAudioVisualFusion,
-                                     gate_sparsity, torch_to_ms)
+from aam_ms.models.av_fusion import CrossAttention, SelectiveAudioVisualFusion, negative_sample_attack
+from conftest import load_released
 
-GOLDEN = Path(__file__).resolve().parents[2] / "shared" / "golden"
-NPZ = Path(os.environ.get("AAM_GOLDEN_NPZ", GOLDEN / "aam_official_vits16_wr1.npz"))
-KEYS = Path(os.environ.get("AAM_GOLDEN_KEYS", GOLDEN / "keys.json"))
 PREFIX = "head.av_fusion"
-
-
-@pytest.fixture(params=["graph", "pynative"])
-def mode(request):
-    ms.set_context(mode=ms.GRAPH_MODE if request.param == "graph" else ms.PYNATIVE_MODE)
-    yield request.param
-    ms.set_context(mode=ms.PYNATIVE_MODE)
-
-
-@pytest.fixture(scope="module")
-def golden():
-    if not (NPZ.is_file() and KEYS.is_file()):
-        pytest.skip(f"golden files absent ({NPZ}, {KEYS}); set AAM_GOLDEN_NPZ / AAM_GOLDEN_KEYS")
-    from aam_ms.convert import wr1
-    return np.load(NPZ), wr1.generate(str(KEYS))
-
-
-def load_local(cell, params, prefix):
-    head = prefix + "."
-    local = {k[len(head):]: ms.Parameter(ms.Tensor(v), name=k[len(head):]) for k, v in params.items()}
-    names = {p.name for p in cell.get_parameters()}
-    assert set(local) == names, f"converter/cell name mismatch: {sorted(set(local) ^ names)}"
-    for p in cell.get_parameters():
-        assert tuple(p.shape) == tuple(local[p.name].shape), p.name
-    ms.load_param_into_net(cell, local, strict_load=True)
 
 
 def golden_cell(sd):
     cell = SelectiveAudioVisualFusion(visual_dim=768, audio_dim=512, hidden_dim=256)
-    load_local(cell, torch_to_ms(PREFIX, sd), PREFIX)
+    load_released(cell, sd, PREFIX)
     return cell
 
 
@@ -64,14 +33,12 @@ def test_golden_parity(mode, golden):
     assert d_out <= 1e-5 and d_gate <= 1e-6
 
 
-def test_converter_names(golden):
+def test_released_names_map_onto_the_cell(golden):
     _, sd = golden
-    mapped = torch_to_ms(PREFIX, sd)
-    assert {"head.av_fusion.norm.gamma", "head.av_fusion.norm.beta",
-            "head.av_fusion.cross_attn.in_proj_weight", "head.av_fusion.cross_attn.out_proj.weight"} <= set(mapped)
-    assert "head.av_fusion.norm.weight" not in mapped
-    assert len(mapped) == sum(k.startswith(PREFIX + ".") for k in sd)
-
+    from aam_ms.convert.aam import name_table
+    table = name_table(SelectiveAudioVisualFusion())
+    assert table["norm.gamma"] == "norm.weight" and table["norm.beta"] == "norm.bias"
+    assert {f"{PREFIX}.{k}" for k in table.values()} == {k for k in sd if k.startswith(PREFIX + ".")}
 
 def test_dropout_only_in_training(golden):
     z, sd = golden
@@ -137,36 +104,17 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="x_audio"):
         cell(x, ms.Tensor(np.zeros((2, 12), np.float32)))
     with pytest.raises(ValueError, match="p must be"):
-        NegativeSampleAttack(1.5)
+        negative_sample_attack(np.zeros((2, 3), np.float32), 1.5, np.random.default_rng(0))
 
 
-def test_negative_sample_attack(mode):
-    audio = ms.Tensor(np.full((64, 4, 8), 3.0, np.float32))
-    nsa = NegativeSampleAttack(p=1.0, seed=5)
-    nsa.set_train(False)
-    out, neg = nsa(audio)
-    assert np.array_equal(out.asnumpy(), audio.asnumpy()) and not neg.asnumpy().any()
-
-    nsa.set_train(True)
-    out, neg = nsa(audio)
-    o = out.asnumpy()
-    assert neg.asnumpy().tolist() == [1.0] * 64
-    assert not np.any(o == 3.0) and abs(o.mean()) < 0.1 and abs(o.std() - 1.0) < 0.05
-
-    a = NegativeSampleAttack(p=0.3, seed=7)
-    b = NegativeSampleAttack(p=0.3, seed=7)
-    a.set_train(True)
-    b.set_train(True)
-    (oa, na), (ob, nb) = a(audio), b(audio)
-    na, oa = na.asnumpy(), oa.asnumpy()
-    assert np.array_equal(oa, ob.asnumpy()) and np.array_equal(na, nb.asnumpy())
-    assert 0 < na.sum() < 64
+def test_negative_sample_attack():
+    audio = np.full((64, 4, 8), 3.0, np.float32)
+    out, neg = negative_sample_attack(audio, 1.0, np.random.default_rng(5))
+    assert neg.tolist() == [1.0] * 64
+    assert not np.any(out == 3.0) and abs(out.mean()) < 0.1 and abs(out.std() - 1.0) < 0.05
+    out, neg = negative_sample_attack(audio, 0.0, np.random.default_rng(5))
+    assert np.array_equal(out, audio) and not neg.any()
+    (oa, na), (ob, nb) = (negative_sample_attack(audio, 0.3, np.random.default_rng(7)) for _ in range(2))
+    assert np.array_equal(oa, ob) and np.array_equal(na, nb) and 0 < na.sum() < 64
     kept = na == 0
-    assert np.all(oa[kept] == 3.0) and not np.any(oa[~kept] == 3.0)
-
-
-def test_gate_sparsity():
-    gate = ms.Tensor(np.array([0.2, 0.4, 0.9, 0.1], np.float32).reshape(4, 1, 1))
-    neg = ms.Tensor(np.array([1, 0, 1, 0], np.float32))
-    assert abs(float(gate_sparsity(gate, neg).asnumpy()) - 0.55) < 1e-6
-    assert float(gate_sparsity(gate, ms.Tensor(np.zeros(4, np.float32))).asnumpy()) == 0.0
+    assert np.all(oa[kept] == 3.0) and not np.any(oa[~kept] == 3.0)   # whole samples replaced

@@ -1,7 +1,4 @@
 """Fokker–Planck dynamics: golden parity with the released block, simplex invariants, T = 1 reduction, CFL."""
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 import mindspore as ms
@@ -9,38 +6,8 @@ from hypothesis import given, settings, strategies as st
 from scipy.special import erf
 
 from aam_ms import kernels
-from aam_ms.models.fpd import FokkerPlanckDynamics, torch_to_ms
-
-GOLDEN = Path(__file__).resolve().parents[2] / "shared" / "golden"
-NPZ = Path(os.environ.get("AAM_GOLDEN_NPZ", GOLDEN / "aam_official_vits16_wr1.npz"))
-KEYS = Path(os.environ.get("AAM_GOLDEN_KEYS", GOLDEN / "keys.json"))
-
-
-@pytest.fixture(params=["graph", "pynative"])
-def mode(request):
-    ms.set_context(mode=ms.GRAPH_MODE if request.param == "graph" else ms.PYNATIVE_MODE)
-    yield request.param
-    ms.set_context(mode=ms.PYNATIVE_MODE)
-
-
-@pytest.fixture(scope="module")
-def golden():
-    if not (NPZ.is_file() and KEYS.is_file()):
-        pytest.skip(f"golden files absent ({NPZ}, {KEYS}); set AAM_GOLDEN_NPZ / AAM_GOLDEN_KEYS")
-    from aam_ms.convert import wr1
-    return np.load(NPZ), wr1.generate(str(KEYS))
-
-
-def load_local(cell, params, prefix):
-    """Load {prefix.name: array} into ``cell`` (names without the prefix), all keys required."""
-    head = prefix + "."
-    local = {k[len(head):]: ms.Parameter(ms.Tensor(v), name=k[len(head):]) for k, v in params.items()}
-    names = {p.name for p in cell.get_parameters()}
-    assert set(local) == names, f"converter/cell name mismatch: {sorted(set(local) ^ names)}"
-    for p in cell.get_parameters():
-        assert tuple(p.shape) == tuple(local[p.name].shape), p.name
-    ms.load_param_into_net(cell, local, strict_load=True)
-
+from aam_ms.models.fpd import FokkerPlanckDynamics
+from conftest import load_released
 
 def randomize(cell, seed, scale_overrides=None):
     """Random weights for every parameter (so that all branches matter), deterministic per seed."""
@@ -63,7 +30,7 @@ def randomize(cell, seed, scale_overrides=None):
 def test_golden_parity(mode, golden, level, channels):
     z, sd = golden
     cell = FokkerPlanckDynamics(channels)
-    load_local(cell, torch_to_ms(f"head.motion_modules.{level}", sd), f"head.motion_modules.{level}")
+    load_released(cell, sd, f"head.motion_modules.{level}")
     cell.set_train(False)
     x = z[f"case2_video.hook.head.projects.{level}"]                      # (T, C, h, w)
     x = np.ascontiguousarray(x[None].transpose(0, 2, 1, 3, 4))            # (1, C, T, h, w)
@@ -75,15 +42,14 @@ def test_golden_parity(mode, golden, level, channels):
     assert delta <= 1e-5
 
 
-def test_converter_names(golden):
+def test_released_names_map_onto_the_cell(golden):
     _, sd = golden
-    mapped = torch_to_ms("head.motion_modules.3", sd)
-    assert "head.motion_modules.3.temporal_norm.gamma" in mapped
-    assert "head.motion_modules.3.temporal_ffn_norm.beta" in mapped
-    assert not any(k.startswith("head.motion_modules.3") and "norm.weight" in k for k in mapped)
-    assert len(mapped) == sum(k.startswith("head.motion_modules.3.") for k in sd)
-    with pytest.raises(KeyError, match="motion_modules.9"):
-        torch_to_ms("head.motion_modules.9", sd)
+    from aam_ms.convert.aam import name_table
+    table = name_table(FokkerPlanckDynamics(768))
+    assert table["temporal_norm.gamma"] == "temporal_norm.weight"
+    assert table["temporal_ffn_norm.beta"] == "temporal_ffn_norm.bias"
+    assert {f"head.motion_modules.3.{k}" for k in table.values()} == \
+        {k for k in sd if k.startswith("head.motion_modules.3.")}
 
 
 def test_time_embedding_matches_torch_interpolate():

@@ -14,7 +14,7 @@ import re
 import numpy as np
 from mindspore import nn
 
-from .common import MappingReport, atomic_save_checkpoint, load_torch_state_dict
+from .common import MappingReport, atomic_save_checkpoint, load_params, load_torch_state_dict
 
 _ALIAS = re.compile(r"^(.*\.attn\.(?:qkv|proj))\.(weight|bias)$")
 _NORMS = (nn.LayerNorm, nn.GroupNorm)
@@ -95,21 +95,6 @@ def ms_to_torch(params, net):
     return out
 
 
-def load_params(net, params):
-    """Copy converted arrays into ``net``; every parameter must be filled with its shape."""
-    import mindspore as ms
-    names = {p.name for p in net.get_parameters()}
-    if names != set(params):
-        raise ValueError(f"AAM parameters differ from the checkpoint: missing "
-                         f"{sorted(names - set(params))[:5]}, extra {sorted(set(params) - names)[:5]}")
-    for p in net.get_parameters():
-        v = params[p.name]
-        v = v if isinstance(v, ms.Tensor) else ms.Tensor(np.asarray(v, np.float32))
-        if tuple(v.shape) != tuple(p.shape):
-            raise ValueError(f"AAM parameter {p.name}: checkpoint shape {tuple(v.shape)}, "
-                             f"model {tuple(p.shape)}")
-        p.set_data(v.astype(p.dtype))
-    return net
 
 
 def load_pretrained(net, path):

@@ -13,7 +13,7 @@ import zipfile
 
 import numpy as np
 
-from .common import MappingReport, atomic_save_checkpoint, load_torch_state_dict
+from .common import MappingReport, atomic_save_checkpoint, load_params, load_torch_state_dict
 
 _IGNORED = re.compile(r"^(visual\.|vision_model\.|visual_projection\.|logit_scale$|"
                       r"input_resolution$|context_length$|vocab_size$|"
@@ -132,16 +132,6 @@ def convert_state_dict(sd, config=None, heads=None):
     return params, report
 
 
-def load_params(cell, params):
-    """Copy converted arrays into a cell; every parameter must be filled."""
-    import mindspore as ms
-    names = {p.name for p in cell.get_parameters()}
-    if names != set(params):
-        raise ValueError(f"parameter sets differ: missing {sorted(names - set(params))[:5]}, "
-                         f"extra {sorted(set(params) - names)[:5]}")
-    ms.load_param_into_net(cell, {k: ms.Parameter(ms.Tensor(v), name=k) for k, v in params.items()},
-                           strict_load=True)
-    return cell
 
 
 def load_text_encoder(src, config=None, heads=None):

@@ -64,6 +64,23 @@ class MappingReport:
             raise ValueError(f"refusing a partial load of {what}:\n{self.summary()}")
 
 
+def load_params(cell, params, what="model"):
+    """Copy converted arrays into ``cell``: exactly its parameters, each with its shape."""
+    import mindspore as ms
+    names = {p.name for p in cell.get_parameters()}
+    if names != set(params):
+        raise ValueError(f"{what}: parameters differ from the checkpoint: missing "
+                         f"{sorted(names - set(params))[:5]}, extra {sorted(set(params) - names)[:5]}")
+    for p in cell.get_parameters():
+        v = params[p.name]
+        v = v if isinstance(v, ms.Tensor) else ms.Tensor(np.asarray(v, np.float32))
+        if tuple(v.shape) != tuple(p.shape):
+            raise ValueError(f"{what} parameter {p.name}: checkpoint shape {tuple(v.shape)}, "
+                             f"model {tuple(p.shape)}")
+        p.set_data(v.astype(p.dtype))
+    return cell
+
+
 def atomic_save_checkpoint(params, path):
     """Save name → ndarray/Tensor as a MindSpore checkpoint through a temp file + rename."""
     import mindspore as ms

@@ -26,7 +26,8 @@ import zlib
 
 import numpy as np
 
-from aam_ms.convert.common import MappingReport, atomic_save_checkpoint, load_torch_state_dict
+from aam_ms.convert.common import (MappingReport, atomic_save_checkpoint, load_params,
+                                   load_torch_state_dict)
 from aam_ms.models.backbones.dinov3 import (DinoV3Config, k_bias_mask, make_config,
                                             param_shapes, rope_periods)
 
@@ -202,16 +203,6 @@ def convert_state_dict(sd, cfg, prefix=None):
     return params, report
 
 
-def load_params(net, params):
-    """Copy converted arrays into a ``DinoVisionTransformer``; every parameter must be filled."""
-    import mindspore as ms
-    names = {p.name for p in net.get_parameters()}
-    if names != set(params):
-        raise ValueError(f"parameter sets differ: missing {sorted(names - set(params))[:5]}, "
-                         f"extra {sorted(set(params) - names)[:5]}")
-    ms.load_param_into_net(net, {k: ms.Parameter(ms.Tensor(v), name=k) for k, v in params.items()},
-                           strict_load=True)
-    return net
 
 
 def convert(src, dst, variant, lora_last_n=None, lora_r=32, lora_alpha=64, prefix=None):

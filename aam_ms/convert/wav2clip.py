@@ -102,7 +102,7 @@ def convert_state_dict(sd, config=None):
 def load_audio_encoder(src, config=None):
     """A ``Wav2CLIP`` cell (eval mode) with weights from ``src`` (refuses partial loads)."""
     from aam_ms.models.backbones.wav2clip import Wav2CLIP
-    from .clip import load_params
+    from .common import load_params
     sd = load_torch_state_dict(src)
     config = config or config_from_state_dict(sd)
     params, report = convert_state_dict(sd, config)

@@ -9,8 +9,8 @@ Per frame, with visual tokens x (N tokens × C) and one audio embedding a:
     fused = q·(1 + g·γ) + g·β
     out = LayerNorm(Linear(fused) + x)
 
-``NegativeSampleAttack`` replaces the audio of random samples by Gaussian noise during training and
-returns the mask on which ``gate_sparsity`` penalises the gate.
+:func:`negative_sample_attack` replaces the audio of random training samples by Gaussian noise and
+returns the mask on which the gate-sparsity loss (``aam_ms.losses``) penalises the gate.
 """
 import numpy as np
 import mindspore as ms
@@ -107,64 +107,18 @@ class SelectiveAudioVisualFusion(nn.Cell):
         return out.reshape(n, h, w, c).transpose(0, 3, 1, 2), gate
 
 
-class NegativeSampleAttack(nn.Cell):
-    """Negative sample attack (paper E.2): in training, each sample's audio is replaced, with
-    probability p, by N(0, noise_std²) noise.
+def negative_sample_attack(audio_emb, p, rng, noise_std=1.0):
+    """Negative sample attack (paper E.2), applied to a training batch on the host.
 
-    ``construct(audio (B, ...))`` → ``(audio', negative (B,) float32 in {0, 1})``; the mask is
-    drawn over axis 0 and the whole sample (e.g. every frame of a clip) is replaced. In eval mode
-    or with p = 0 the audio passes unchanged with an all-zero mask. ``seed`` makes the draws
-    reproducible (a fresh cell with the same seed repeats the same sequence).
+    Each sample of ``audio_emb`` (B, ...) is replaced, with probability ``p``, by
+    N(0, noise_std²) noise (all its frames). Returns ``(audio', negative)``, ``negative`` (B,)
+    float32 in {0, 1}: the samples on which the gate-sparsity loss pushes the relevance gate to 0.
+    Drawing from a generator the caller seeds per step keeps resumed runs identical.
     """
-
-    def __init__(self, p=0.0, noise_std=1.0, seed=None):
-        super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"NegativeSampleAttack: p must be in [0, 1], got {p}")
-        self.p = float(p)
-        self.noise_std = float(noise_std)
-        s = 0 if seed is None else int(seed)
-        self.uniform = ops.UniformReal(seed=s, seed2=s + 1 if seed is not None else 0)
-        self.normal = ops.StandardNormal(seed=s, seed2=s + 2 if seed is not None else 0)
-
-    def construct(self, audio):
-        b = audio.shape[0]
-        if not self.training or self.p == 0.0:
-            return audio, ops.zeros((b,), ms.float32)
-        negative = (self.uniform((b,)) < self.p).astype(ms.float32)
-        noise = self.normal(audio.shape).astype(audio.dtype) * self.noise_std
-        m = negative.reshape((b,) + (1,) * (audio.ndim - 1)).astype(audio.dtype)
-        return m * noise + (1 - m) * audio, negative
-
-
-def gate_sparsity(gate, negative):
-    """Mean relevance gate over negative samples: Σ mₙ gₙ / max(Σ mₙ, 1) (g ≥ 0, so this is L1).
-
-    gate: (N, 1, 1) or (N,); negative: (N,) mask in {0, 1} (repeat a per-clip mask over frames).
-    """
-    g = gate.reshape(gate.shape[0])
-    return (g * negative).sum() / ops.clamp(negative.sum(), min=1.0)
-
-
-_LAYERNORMS = ("norm",)
-_NORM_LEAF = {"weight": "gamma", "bias": "beta"}
-
-
-def ms_name(torch_suffix):
-    """MindSpore parameter suffix of a released ``SelectiveAudioVisualFusion`` tensor suffix."""
-    mod, _, leaf = torch_suffix.rpartition(".")
-    if mod in _LAYERNORMS:
-        return f"{mod}.{_NORM_LEAF[leaf]}"
-    return torch_suffix
-
-
-def torch_to_ms(prefix, torch_sd):
-    """Released tensors under ``prefix`` (``head.av_fusion``) → {MindSpore name: array}, same layouts."""
-    head = prefix + "."
-    out = {}
-    for k, v in torch_sd.items():
-        if k.startswith(head):
-            out[head + ms_name(k[len(head):])] = np.asarray(v, np.float32)
-    if not out:
-        raise KeyError(f"torch_to_ms: no tensor under prefix {prefix!r} in the state dict")
-    return out
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"negative_sample_attack: p must be in [0, 1], got {p}")
+    audio_emb = np.asarray(audio_emb, np.float32)
+    negative = rng.random(audio_emb.shape[0]) < p
+    noise = (rng.standard_normal(audio_emb.shape) * noise_std).astype(np.float32)
+    mask = negative.reshape((-1,) + (1,) * (audio_emb.ndim - 1))
+    return np.where(mask, noise, audio_emb), negative.astype(np.float32)

@@ -207,30 +207,3 @@ class FokkerPlanckDynamics(nn.Cell):
                       rho)
             return out, states
         return out
-
-
-_LAYERNORMS = ("temporal_norm", "temporal_ffn_norm")
-_NORM_LEAF = {"weight": "gamma", "bias": "beta"}
-
-
-def ms_name(torch_suffix):
-    """MindSpore parameter suffix of a released ``StreamFormerTemporalBlock`` tensor suffix."""
-    mod, _, leaf = torch_suffix.rpartition(".")
-    if mod in _LAYERNORMS:
-        return f"{mod}.{_NORM_LEAF[leaf]}"
-    return torch_suffix
-
-
-def torch_to_ms(prefix, torch_sd):
-    """Released tensors under ``prefix`` (e.g. ``head.motion_modules.2``) → {MindSpore name: array}.
-
-    Names keep the prefix; layouts are unchanged (Linear (out, in) = Dense, Conv2d identical).
-    """
-    head = prefix + "."
-    out = {}
-    for k, v in torch_sd.items():
-        if k.startswith(head):
-            out[head + ms_name(k[len(head):])] = np.asarray(v, np.float32)
-    if not out:
-        raise KeyError(f"torch_to_ms: no tensor under prefix {prefix!r} in the state dict")
-    return out
