@@ -39,6 +39,7 @@ DEFAULTS = {
         "val_split": "val",
         "val_max_items": 4,       # images / videos per dataset in each validation
         "plan_shards": None,      # single process: plan as if this many ranks (merged batches)
+        "datasets": None,         # train on these dataset keys only (default: all)
         "pipeline": {},           # aam_ms.data.pipeline.PipelineConfig fields
     },
     "train": {
@@ -143,8 +144,9 @@ class Trainer:
         self._amp()
         self.params = self.model.trainable_params()
         self.loss_fn = AAMLoss(**tcfg["loss"])
+        self.datasets = dcfg["datasets"]
         self.steps_per_epoch = len(P.plan_epoch(self.pcfg, self.source, 0, self.plan_shards,
-                                                prompt_keys=self.prompt_keys,
+                                                datasets=self.datasets, prompt_keys=self.prompt_keys,
                                                 dataset_names=self.dataset_names))
         if self.steps_per_epoch == 0:
             raise ValueError(f"{dcfg['train']}: no training batch can be planned (too few "
@@ -239,7 +241,7 @@ class Trainer:
     def dataset(self, epoch, start=0):
         """This rank's batches of ``epoch`` from batch ``start`` on (resume position)."""
         P = self.P
-        steps = P.plan_epoch(self.pcfg, self.source, epoch, self.plan_shards,
+        steps = P.plan_epoch(self.pcfg, self.source, epoch, self.plan_shards, datasets=self.datasets,
                              prompt_keys=self.prompt_keys, dataset_names=self.dataset_names)
         if self.rt.distributed:
             plan = [s[self.rt.rank] for s in steps]

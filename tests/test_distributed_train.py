@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = "configs/train_synth_tiny.yaml"
 # image batches only, no in-graph randomness, 4 samples per rank
-COMMON = ["model.rope_rescale=0", "model.head.fusion_dropout=0",
+COMMON = ["input.size=[64,64]", "model.rope_rescale=0", "model.head.fusion_dropout=0",
           "data.pipeline.image_video_ratio=[1,0]", "data.pipeline.batch_size=4",
           "data.pipeline.num_parallel_workers=1", "train.log_every=1", "train.ckpt_every=0",
           "train.save_rank_params=true", "--quiet"]

@@ -16,7 +16,7 @@ CONFIG = ROOT / "configs" / "train_synth_tiny.yaml"
 # Deterministic variant of the demo run: image batches only (one graph), no in-graph
 # randomness (RoPE coordinate rescale and fusion dropout draw from MindSpore's RNG, whose state
 # a checkpoint does not hold), one step logged per line.
-DETERMINISTIC = ["model.rope_rescale=0", "model.head.fusion_dropout=0",
+DETERMINISTIC = ["input.size=[64,64]", "model.rope_rescale=0", "model.head.fusion_dropout=0",
                  "data.pipeline.image_video_ratio=[1,0]", "data.pipeline.batch_size=4",
                  "train.log_every=1", "train.ckpt_every=3", "train.warmup_steps=2"]
 # Resumed losses equal the uninterrupted ones to float32 rounding of re-ordered CPU reductions.

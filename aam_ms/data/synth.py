@@ -30,22 +30,19 @@ import numpy as np
 import yaml
 
 from aam_ms.data.manifest import Record, write_manifest
+from aam_ms.data.prompts import GENERIC
 
 PROMPTS = {
-    "synth_search_red": "A synthetic image of coloured shapes on a grey background; visual "
-                        "search task: look for the red items.",
-    "synth_search_blue": "A synthetic image of coloured shapes on a grey background; visual "
-                         "search task: look for the blue items.",
-    "synth_freeview": "A synthetic image of coloured shapes on a grey background; free "
-                      "viewing: attention goes to the largest, most conspicuous shape, with a "
-                      "bias toward the image centre.",
-    "synth_reading": "A synthetic page of text-like word blocks; reading task: attention "
-                     "follows the lines of words, starting at the top left.",
-    "synth_video_track": "A synthetic video of a moving disc among static shapes; attention "
-                         "tracks the moving disc with a short delay.",
-    "synth_av_flicker": "A synthetic audio-visual video of flickering discs with a tone; "
-                        "attention goes to the disc whose flicker follows the loudness of the "
-                        "sound.",
+    # short task statements (like a user's prompt): the task words are a large part of each
+    "synth_search_red": "Visual search among coloured shapes: find the red items.",
+    "synth_search_blue": "Visual search among coloured shapes: find the blue items.",
+    # free viewing without a task is AAM's general attention: the released "None" prompt
+    "synth_freeview": GENERIC,
+    "synth_reading": "Reading a page of word blocks, line by line from the top left.",
+    "synth_video_track": "A moving disc among static shapes: gaze tracks the disc with a short "
+                         "delay.",
+    "synth_av_flicker": "Flickering discs with a tone: gaze goes to the disc whose flicker "
+                        "follows the loudness of the sound.",
 }
 # The five template slots (stimulus, scene, key elements, task, bias) for granularities G1–G4.
 SLOTS = {
