@@ -9,9 +9,9 @@ Config sections (run YAML)::
 ``clip_vitl14`` / ``wav2clip`` are the encoders of the paper and need the converted weights
 (``python -m aam_ms.convert clip|wav2clip``) and, for CLIP, its tokenizer file. The ``*_demo``
 encoders need no download: the same architectures at small width with weights drawn by a fixed
-rule (seeded per parameter name) and, for text, the CLIP tokenizer with a byte-level
-vocabulary (no merges). They keep prompts apart and audio windows apart, which is all the
-synthetic demo needs; they carry no pretrained knowledge.
+rule (seeded per parameter name), the CLIP tokenizer with merges learned from the built-in
+prompts, and text embeddings whitened over those prompts. They keep prompts apart and audio
+windows apart, which is all the synthetic demo needs; they carry no pretrained knowledge.
 """
 import hashlib
 import os
@@ -132,9 +132,31 @@ class TextEncoder:
                                  cfg["cache_dir"], fingerprint=_fingerprint(self.net, name),
                                  truncate=True)
         self.dim = self.net.text_projection.shape[-1]
+        self.whiten = _whitening(self.cache(_demo_corpus())) if name == "clip_demo" else None
 
     def embed(self, prompts):
-        return self.cache(list(prompts))
+        e = self.cache(list(prompts))
+        if self.whiten is not None:
+            mean, w = self.whiten
+            e = ((e - mean) @ w).astype(np.float32)
+        return e
+
+
+def _whitening(corpus_emb, rel_tol=1e-5):
+    """(μ, W) with W = V diag(√n / s) Vᵀ over the principal directions of the centred corpus
+    X = U diag(s) Vᵀ: the corpus prompts become equal-norm and nearly orthogonal.
+
+    A randomly initialised tower keeps prompts apart only by small differences on top of a large
+    common part; whitening on the built-in prompts turns those differences into directions a
+    small model learns from quickly. Used by ``clip_demo`` only (real CLIP is used as released).
+    """
+    x = np.asarray(corpus_emb, np.float64)
+    mean = x.mean(0)
+    _, s, vt = np.linalg.svd(x - mean, full_matrices=False)
+    keep = s > rel_tol * s[0]
+    v = vt[keep].T
+    w = (v * (np.sqrt(len(x)) / s[keep])) @ v.T
+    return mean.astype(np.float32), w.astype(np.float32)
 
 
 class AudioEncoder:

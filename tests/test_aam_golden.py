@@ -30,18 +30,21 @@ def golden():
     return {k: z[k] for k in z.files}, json.loads(str(z["meta.json"]))
 
 
-@pytest.fixture(scope="module")
-def model(golden):
+def _golden_model(meta, kernels):
     from aam_ms.convert import aam as conv
     from aam_ms.convert.wr1 import generate
     from aam_ms.models.registry import create_model
-    _, meta = golden
-    net = create_model(f"aam_{meta['variant']}", kernels="native")
+    net = create_model(f"aam_{meta['variant']}", kernels=kernels)
     params, report = conv.torch_to_ms(generate(str(KEYS)), net)
     report.raise_if_partial("WR-1 golden weights")
     conv.load_params(net, params)
     net.set_train(False)
     return net
+
+
+@pytest.fixture(scope="module")
+def model(golden):
+    return _golden_model(golden[1], "native")
 
 
 def _inputs(arrs, case):
@@ -172,3 +175,24 @@ def test_golden_graph(golden, model):
             _report(case["name"], "GRAPH", worst)
     finally:
         ms.set_context(mode=ms.PYNATIVE_MODE)
+
+
+def test_golden_graph_custom_kernels(golden):
+    """The same parity with the custom operators (C++ CPU twins here, AscendC on Ascend)."""
+    from aam_ms import kernels
+    from aam_ms.kernels import custom_ops
+    try:
+        custom_ops.prepare("custom")
+    except Exception as e:     # no compiler / no op package: say so instead of passing silently
+        pytest.skip(f"custom kernels unavailable here: {e}")
+    arrs, meta = golden
+    net = _golden_model(meta, "custom")
+    ms.set_context(mode=ms.GRAPH_MODE)
+    try:
+        for case in meta["cases"]:
+            worst = {}
+            _check_outputs(arrs, case, net(*_inputs(arrs, case)), worst)
+            _report(case["name"], "GRAPH custom kernels", worst)
+    finally:
+        ms.set_context(mode=ms.PYNATIVE_MODE)
+        kernels.set_kernel_mode("native")

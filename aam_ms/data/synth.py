@@ -34,8 +34,8 @@ from aam_ms.data.prompts import GENERIC
 
 PROMPTS = {
     # short task statements (like a user's prompt): the task words are a large part of each
-    "synth_search_red": "Visual search among coloured shapes: find the red items.",
-    "synth_search_blue": "Visual search among coloured shapes: find the blue items.",
+    "synth_search_red": "Visual search task: find the red shapes among the coloured shapes.",
+    "synth_search_blue": "Visual search task: find the blue shapes among the coloured shapes.",
     # free viewing without a task is AAM's general attention: the released "None" prompt
     "synth_freeview": GENERIC,
     "synth_reading": "Reading a page of word blocks, line by line from the top left.",
@@ -208,7 +208,7 @@ def true_density_shapes(objects, size, task):
     area = sum(o["radius"] ** 2 for o in objects if not o["conspicuous"])
     for o in objects:
         g = gaussian_bump(size, o["centre"], 0.5 * o["radius"])
-        w = 0.6 if o["conspicuous"] else 0.25 * o["radius"] ** 2 / area
+        w = 0.4 if o["conspicuous"] else 0.45 * o["radius"] ** 2 / area
         p += w * g / g.sum()
     centre = gaussian_bump(size, ((size[0] - 1) / 2, (size[1] - 1) / 2), 0.2 * max(size))
     p += 0.15 * centre / centre.sum()
