@@ -19,7 +19,7 @@ Machines are shared: read ratios, not absolute numbers.
 * streaming: cached-feature streaming vs recomputing the window from pixels per frame;
   compilations with and without bucketing.
 * threads: CPU operator threads 1 / 2 / default, one subprocess per setting, interleaved.
-* kernels: ``scripts/bench_kernels.py`` (its ``main(argv)``), when present.
+* kernels: ``scripts/bench_kernels.py`` (its ``main(["--reps", n])``), when present.
 """
 import argparse
 import json
@@ -109,7 +109,8 @@ def _r(x, nd=4):
 # ------------------------------------------------------------------ model helpers
 def _ms():
     import mindspore as ms
-    ms.set_device("CPU")
+    from .runtime import use_device
+    use_device("CPU")
     return ms
 
 
@@ -232,18 +233,52 @@ def bench_modes(rep, quick, repeat):
         del m, sg, sp
 
 
-def _fullsize_one(name, t, size, warm):
-    """(Subprocess body) forward of one (1, T, 3, S, S) clip; prints one JSON object."""
+def _rss_watchdog(limit_gib, period=0.5):
+    """Exit this process (code 3) as soon as its resident set exceeds ``limit_gib``, so a
+    measurement never pushes a shared machine into the OOM killer."""
+    import threading
+    page = os.sysconf("SC_PAGE_SIZE")
+
+    def watch():
+        while True:
+            with open("/proc/self/statm", encoding="ascii") as f:
+                rss = int(f.read().split()[1]) * page / 2 ** 30
+            if rss > limit_gib:
+                print(json.dumps({"aborted_rss_gib": rss}), flush=True)
+                os._exit(3)
+            time.sleep(period)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _fullsize_one(name, t, size, warm, frame_batch, rss_limit_gib=20.0, graph=True):
+    """(Subprocess body) saliency of one (1, T, 3, S, S) clip (T = 1: one image); prints one
+    JSON object. ``frame_batch`` 0: one GRAPH pass ``model(x)``; k > 0: the backbone in GRAPH
+    micro-batches of k frames, features cached, one head pass over all T frames
+    (``streaming.chunked_predict`` with clip_len = T: equal to one pass, see the tests), in
+    GRAPH or (``graph=False``) PYNATIVE, which frees intermediates as it goes."""
+    from .streaming import chunked_predict, make_decoder
+    _rss_watchdog(rss_limit_gib)
     m = _model(name)
-    fwd = _forward(m, graph=True)
-    x, text = _inputs(1, t, size) if t > 1 else _inputs(1, 0, size)
+    x, text = _inputs(1, t, size) if (t > 1 or frame_batch) else _inputs(1, 0, size)
+    if frame_batch:
+        dec = make_decoder(m, graph=graph)
+
+        def run():
+            chunked_predict(m, x, text, clip_len=t, frame_batch=frame_batch,
+                            decoder=dec).asnumpy()
+    else:
+        fwd = _forward(m, graph=True)
+
+        def run():
+            _sync(fwd(x, text))
     t0 = time.perf_counter()
-    _sync(fwd(x, text))
+    run()
     first = time.perf_counter() - t0
     warm_s = []
     for _ in range(warm):
         t0 = time.perf_counter()
-        _sync(fwd(x, text))
+        run()
         warm_s.append(time.perf_counter() - t0)
     print(json.dumps({"first_call_s": first, "warm_s": warm_s,
                       "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20}))
@@ -254,22 +289,43 @@ def _child(code_args, env=None):
     e = {**os.environ, "GLOG_v": "3", **(env or {})}
     e["PYTHONPATH"] = str(REPO) + os.pathsep + e.get("PYTHONPATH", "")
     r = subprocess.run(cmd, capture_output=True, text=True, env=e, cwd=str(REPO))
+    if r.returncode == 3 and "aborted_rss_gib" in r.stdout:
+        return json.loads(r.stdout.strip().splitlines()[-1])
     if r.returncode != 0:
         raise RuntimeError(f"bench child {code_args} failed (rc {r.returncode}): {r.stderr[-2000:]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-def bench_fullsize(rep, quick, repeat, ts=None):
-    """Latency per frame and peak RSS of one clip in a fresh process per T."""
+def bench_fullsize(rep, quick, repeat, ts=None, frame_batch=1, warm_max_t=8, rss_limit_gib=20.0,
+                   graph=True):
+    """Latency per frame and peak RSS of one clip in a fresh process per T (GRAPH).
+
+    T = 1 runs ``model(x)`` on one image; T > 1 runs the cached-feature path (backbone
+    ``frame_batch`` frames at a time, one head pass over T frames), which equals one pass.
+    A warm second call is timed for T ≤ ``warm_max_t``; otherwise the single call includes
+    graph compilation (``latency_includes_compile``). A child whose RSS passes
+    ``rss_limit_gib`` stops itself and the line reports ``aborted_rss_gib``."""
     name, size = ("aam_tiny", 64) if quick else ("aam_vitl16", 448)
     ts = ts or ((1, 2) if quick else (1, 8, 16, 32))
     for t in ts:
-        warm = 1 if (quick or t <= 8) else 0
-        r = _child(["fullsize", name, str(t), str(size), str(warm)])
+        fb = frame_batch if t > 1 else 0
+        warm = 1 if t <= warm_max_t else 0
+        try:
+            r = _child(["fullsize", name, str(t), str(size), str(warm), str(fb),
+                        str(rss_limit_gib), "graph" if graph else "pynative"])
+        except RuntimeError as e:
+            rep.emit("fullsize", model=name, size=size, T=t, frame_batch=fb, failed=str(e)[:300])
+            continue
+        if "aborted_rss_gib" in r:
+            rep.emit("fullsize", model=name, size=size, T=t, frame_batch=fb,
+                     mode="GRAPH" if graph else "PYNATIVE", aborted_rss_gib=_r(r["aborted_rss_gib"], 2),
+                     within_24gib=None, rss_limit_gib=rss_limit_gib)
+            continue
         lat = _med(r["warm_s"]) if r["warm_s"] else r["first_call_s"]
-        rep.emit("fullsize", model=name, size=size, T=t, mode="GRAPH",
-                 first_call_s=_r(r["first_call_s"], 2),
-                 warm_s=[_r(v, 2) for v in r["warm_s"]],
+        rep.emit("fullsize", model=name, size=size, T=t, mode="GRAPH" if graph else "PYNATIVE",
+                 path="one pass model(x)" if not fb else f"cached features, backbone x{fb} frames",
+                 frame_batch=fb, first_call_s=_r(r["first_call_s"], 2),
+                 warm_s=[_r(v, 4) for v in r["warm_s"]],
                  latency_per_frame_s=_r(lat / t, 3),
                  latency_includes_compile=not r["warm_s"],
                  peak_rss_gib=_r(r["peak_rss_gib"], 2), within_24gib=r["peak_rss_gib"] < 24.0)
@@ -341,7 +397,7 @@ def bench_streaming(rep, quick, repeat):
              cached_s=_r(c), recompute_s=_r(r), ratio_recompute_over_cached=_r(r / c, 2),
              repeat=repeat, note="cached: GRAPH backbone on the new frame + GRAPH head on "
                                  "the window; recompute: GRAPH model on the window's pixels")
-    _chunk_errors(rep, m, size, quick)
+    _chunk_errors(rep, size, quick)
     lengths = (1, 8, 16, 32)
     for buckets in (None, (16, 32)):
         dec = make_decoder(m)
@@ -354,23 +410,28 @@ def bench_streaming(rep, quick, repeat):
                  seconds=_r(time.perf_counter() - t0, 2))
 
 
-def _chunk_errors(rep, m, size, quick):
-    """max |Δ| of chunked / bucketed predictions against one pass, at the initial FPD scales
-    and with the FPD coupling made strong (a = 0.44, s₁ = s₂ = 0.5) as a trained model may."""
+def _strong_fpd(m):
+    """Make the FPD coupling strong (a = 0.44, s₁ = s₂ = 0.5), as a trained model may have it."""
     from mindspore import Tensor
+    for c in m.head.motion_modules:
+        c.fp_alpha_logit.set_data(Tensor(np.float32(2.0)))
+        c.temporal_attention_scale.set_data(Tensor(np.full((1,), 0.5, np.float32)))
+        c.temporal_ffn_scale.set_data(Tensor(np.full((1,), 0.5, np.float32)))
+    return m
+
+
+def _chunk_errors(rep, size, quick):
+    """max |Δ| of chunked / bucketed predictions against one pass (GRAPH), for the initial FPD
+    scales and for a strong FPD coupling (fresh model each: graphs are built after the edit)."""
     from .streaming import chunked_predict, make_decoder
     t = 16 if quick else 32
     x, text = _inputs(1, t, size, seed=3)
-    fwd = _forward(m, graph=True)
-    dec = make_decoder(m)
-    init = [(c.fp_alpha_logit.asnumpy().copy(), c.temporal_attention_scale.asnumpy().copy(),
-             c.temporal_ffn_scale.asnumpy().copy()) for c in m.head.motion_modules]
     for fpd in ("init", "strong"):
+        m = _model("aam_tiny")
         if fpd == "strong":
-            for c in m.head.motion_modules:
-                c.fp_alpha_logit.set_data(Tensor(np.float32(2.0)))
-                c.temporal_attention_scale.set_data(Tensor(np.full((1,), 0.5, np.float32)))
-                c.temporal_ffn_scale.set_data(Tensor(np.full((1,), 0.5, np.float32)))
+            _strong_fpd(m)
+        fwd = _forward(m, graph=True)
+        dec = make_decoder(m)
         ref = fwd(x, text)[0].asnumpy()
         for clip_len, overlap in ((t, 0), (t // 4, 0), (t // 4, t // 8), (t // 2, 0),
                                   (t // 2, t // 8), (t // 2, t // 4)):
@@ -385,10 +446,6 @@ def _chunk_errors(rep, m, size, quick):
         d = np.abs(out - ref)
         rep.emit("streaming", what="bucket_error", model="aam_tiny", size=size, T=tb, bucket=t,
                  fpd=fpd, max_abs=float(d.max()), mean_abs=float(d.mean()))
-    for c, (a, s1, s2) in zip(m.head.motion_modules, init):
-        c.fp_alpha_logit.set_data(Tensor(a))
-        c.temporal_attention_scale.set_data(Tensor(s1))
-        c.temporal_ffn_scale.set_data(Tensor(s2))
 
 
 def _threads_one(n, size, repeat):
@@ -421,16 +478,27 @@ def bench_threads(rep, quick, repeat):
 
 
 def bench_kernels(rep, quick, repeat):
-    """Runs ``scripts/bench_kernels.py`` (``main(argv)``) in-process when it exists."""
+    """Runs ``scripts/bench_kernels.py`` (``main(["--reps", n])``) in-process when it exists and
+    re-emits its JSON lines under ``"bench": "kernels"``."""
+    import contextlib
+    import importlib.util
+    import io
     path = REPO / "scripts" / "bench_kernels.py"
     if not path.is_file():
         rep.emit("kernels", skipped=f"{path.relative_to(REPO)} not present")
         return
-    import importlib.util
     spec = importlib.util.spec_from_file_location("bench_kernels", path)
     mod = importlib.util.module_from_spec(spec)
+    sys.modules["bench_kernels"] = mod      # ms.jit resolves globals through the module name
     spec.loader.exec_module(mod)
-    mod.main(["--quick"] if quick else [])
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        mod.main(["--reps", "3" if quick else str(max(30, repeat))])
+    ms = _ms()
+    ms.set_context(mode=ms.PYNATIVE_MODE)      # the script switches the global mode to GRAPH
+    for line in buf.getvalue().splitlines():
+        if line.startswith("{"):
+            rep.emit("kernels", **json.loads(line))
 
 
 RUNNERS = {"framewise": bench_framewise, "modes": bench_modes, "fullsize": bench_fullsize,
@@ -443,7 +511,8 @@ def main(argv=None):
     if argv and argv[0] == "_child":
         kind, args = argv[1], argv[2:]
         if kind == "fullsize":
-            _fullsize_one(args[0], int(args[1]), int(args[2]), int(args[3]))
+            _fullsize_one(args[0], int(args[1]), int(args[2]), int(args[3]), int(args[4]),
+                          float(args[5]), args[6] == "graph")
         else:
             _threads_one(int(args[0]), int(args[1]), int(args[2]))
         return
@@ -453,6 +522,14 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=None, help="timed rounds (default 5, quick 2)")
     ap.add_argument("--fullsize-t", type=int, nargs="+", default=None,
                     help="clip lengths of the fullsize bench (default 1 8 16 32)")
+    ap.add_argument("--frame-batch", type=int, default=1,
+                    help="fullsize: backbone frames per GRAPH call for T > 1 (0: one pass)")
+    ap.add_argument("--warm-max-t", type=int, default=8,
+                    help="fullsize: time a warm second call for T up to this")
+    ap.add_argument("--rss-limit-gib", type=float, default=20.0,
+                    help="fullsize: a child stops itself above this resident set")
+    ap.add_argument("--pynative", action="store_true",
+                    help="fullsize: run the T > 1 path in PYNATIVE (frees intermediates)")
     ap.add_argument("--jsonl", default=None, help="also append the JSON lines to this file")
     a = ap.parse_args(argv)
     repeat = a.repeat or (2 if a.quick else 5)
@@ -463,7 +540,8 @@ def main(argv=None):
     rep.emit("machine", **machine_info())
     for name in (BENCHES if a.bench == "all" else (a.bench,)):
         if name == "fullsize":
-            bench_fullsize(rep, a.quick, repeat, a.fullsize_t)
+            bench_fullsize(rep, a.quick, repeat, a.fullsize_t, a.frame_batch, a.warm_max_t,
+                           a.rss_limit_gib, not a.pynative)
         else:
             RUNNERS[name](rep, a.quick, repeat)
 

@@ -205,9 +205,17 @@ def stream_video(session, text_emb, frames, clip_len, overlap, audio_window=None
 
     Yields ``(index, frame, map)`` in order, map float32 at the model size. ``audio_window(i)``
     returns the 2 s waveform of frame i (or None for a visual-only run). Windows follow
-    :func:`plan_windows`."""
+    :func:`plan_windows`. The backbone runs once per frame: its levels are cached for the
+    last ``clip_len`` frames and each window is decoded from the cache, which equals running
+    the model on the window's pixels (:mod:`aam_ms.streaming`)."""
+    import mindspore as ms
+    from mindspore import ops
+
+    from .streaming import backbone_features, make_decoder
     _check_window(clip_len, overlap)
-    buf, emb = [], []
+    model = session.model
+    decoder = make_decoder(model, graph=ms.get_context("mode") == ms.GRAPH_MODE)
+    feats, emb = None, []
     it = iter(frames)
     index = 0
     while True:
@@ -219,13 +227,20 @@ def stream_video(session, text_emb, frames, clip_len, overlap, audio_window=None
                 break
         if not new:
             return
+        x = ms.Tensor(np.stack([session.normalise(resize_rgb(f, session.size)) for f in new]))
+        f_new = backbone_features(model, x, fn=decoder.backbone)
+        feats = f_new if feats is None else tuple(
+            ops.concat((a, b), 0)[-clip_len:] for a, b in zip(feats, f_new))
+        n = feats[0].shape[0]
+        audio = None
         if audio_window is not None:
             waves = np.stack([audio_window(index + k) for k in range(len(new))])
             emb = (emb + list(session.audio.embed_windows(waves)))[-clip_len:]
-        buf = (buf + new)[-clip_len:]
-        maps = predict_clip(session, text_emb, buf, emb if audio_window is not None else None)
+            audio = ms.Tensor(np.asarray(emb, np.float32))
+        maps = decoder(feats, model.frame_text(text_emb, 1, n), audio, n,
+                       session.size).asnumpy()[:, 0]
         for k, f in enumerate(new):
-            yield index + k, f, maps[len(buf) - len(new) + k]
+            yield index + k, f, maps[n - len(new) + k]
         index += len(new)
 
 

@@ -23,6 +23,14 @@ class Runtime:
         return self.rank == 0
 
 
+def use_device(target):
+    """Select the MindSpore device target; a no-op when it is already the current one
+    (MindSpore refuses ``set_device`` once its runtime has started, even to the same target)."""
+    import mindspore as ms
+    if ms.get_context("device_target") != target:
+        ms.set_device(target)
+
+
 def setup(device="cpu", mode="graph", seed=0, distributed=False):
     """Select the device and execution mode, seed every RNG, and join the communication group.
 
@@ -34,7 +42,7 @@ def setup(device="cpu", mode="graph", seed=0, distributed=False):
     target = DEVICES.get(str(device).lower())
     if target is None:
         raise ValueError(f"device must be one of {sorted(DEVICES)}, got {device!r}")
-    ms.set_device(target)
+    use_device(target)
     ms.set_context(mode=ms.GRAPH_MODE if mode == "graph" else ms.PYNATIVE_MODE)
     rank, size = 0, 1
     if distributed:

@@ -31,22 +31,6 @@ def bucket_length(t, buckets):
     return int(t)
 
 
-def _broadcast_text(model, text_emb, b, t):
-    """(B, D_t) or (1, D_t) → per-frame rows (B·T, D_t), frame-major per clip (or (B, D_t), t=0)."""
-    if text_emb is None:
-        if model.none_prompt_emb is None:
-            raise ValueError("streaming: text_emb is None and the model has no 'None'-prompt "
-                             "embedding (call model.set_none_prompt first)")
-        text_emb = model.none_prompt_emb
-    if text_emb.ndim != 2 or text_emb.shape[0] not in (1, b) or text_emb.shape[1] != model.text_dim:
-        raise ValueError(f"streaming: text_emb must be ({b}, {model.text_dim}) or "
-                         f"(1, {model.text_dim}), got {tuple(text_emb.shape)}")
-    text = ops.broadcast_to(text_emb, (b, model.text_dim))
-    if t == 0:
-        return text
-    return ops.broadcast_to(text[:, None], (b, t, model.text_dim)).reshape(b * t, model.text_dim)
-
-
 class HeadDecoder(nn.Cell):
     """``model.head`` + bilinear upsampling + sigmoid on cached backbone features (AAM's tail).
 
@@ -59,14 +43,9 @@ class HeadDecoder(nn.Cell):
     def __init__(self, model):
         super().__init__()
         self.model = model
-        self.patch = model.patch_size
 
     def construct(self, f1, f2, f3, f4, text, audio, clip_len, size):
-        hh, ww = size
-        logits = self.model.head((f1, f2, f3, f4), hh // self.patch, ww // self.patch, text, audio,
-                                 clip_len)[0]
-        return ops.sigmoid(ops.interpolate(logits, size=(hh, ww), mode="bilinear",
-                                           align_corners=True))
+        return self.model.decode((f1, f2, f3, f4), size[0], size[1], text, audio, clip_len)[0]
 
 
 class _Compiled:
@@ -147,7 +126,7 @@ def chunked_predict(model, video, text_emb=None, clip_len=32, overlap=0, frame_b
         n = hi - lo
         tb = bucket_length(n, buckets)
         f = _clip_slice(feats, b, t, lo, hi, tb)
-        pred = dec(f, _broadcast_text(model, text_emb, b, tb), None, tb, (hh, ww))
+        pred = dec(f, model.frame_text(text_emb, b, tb), None, tb, (hh, ww))
         outs.append(pred.reshape(b, tb, 1, hh, ww)[:, s - lo:e - lo])
     return ops.concat(outs, 1) if len(outs) > 1 else outs[0]
 
@@ -197,7 +176,7 @@ class StreamingPredictor:
         tb = bucket_length(n, self.buckets)
         if tb > n:
             feats = _clip_slice(feats, 1, n, 0, n, tb)
-        pred = self.decoder(feats, _broadcast_text(self.model, self.text_emb, 1, tb), None, tb,
+        pred = self.decoder(feats, self.model.frame_text(self.text_emb, 1, tb), None, tb,
                             (hh, ww))
         return pred[n - 1]
 

@@ -162,7 +162,8 @@ class Trainer:
         self.accum = None
         if int(tcfg["grad_accum"]) > 1:
             self.accum = ms.ParameterTuple(
-                p.clone(name="accum." + p.name, init="zeros") for p in self.params)
+                ms.Parameter(ms.Tensor(np.zeros(p.shape, np.float32)), name="accum." + p.name,
+                             requires_grad=False) for p in self.params)
         self._compile_steps()
 
     # ----------------------------------------------------------------- set-up pieces

@@ -105,7 +105,8 @@ def _hook(store, name):
     def fn(cell, inputs, output):
         if isinstance(output, tuple):
             for i, o in enumerate(output):
-                store[f"{name}.{i}"] = o.asnumpy()
+                if o is not None:          # the head's audio gate is None without audio
+                    store[f"{name}.{i}"] = o.asnumpy()
         else:
             store[name] = output.asnumpy()
     return fn

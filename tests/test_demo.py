@@ -33,4 +33,4 @@ def test_demo_end_to_end(tmp_path):
     pred = Path(outputs["predictions"])
     assert list((pred / "image").glob("*_overlay.*"))
     assert list((pred / "video").rglob("*.mp4")) or list((pred / "video").rglob("*.avi"))
-    assert list((pred / "audio_visual").rglob("*_overlay.*"))
+    assert len(list((pred / "audio_visual").rglob("overlays/*.jpg"))) == 16     # one per frame

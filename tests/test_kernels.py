@@ -20,7 +20,8 @@ MODES = {"graph": ms.GRAPH_MODE, "pynative": ms.PYNATIVE_MODE}
 def _kernel_cache(tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("AAM_KERNEL_CACHE", str(tmp_path_factory.mktemp("kcache")))
-    ms.set_device("CPU")
+    from aam_ms.runtime import use_device
+    use_device("CPU")
     yield
     K.set_kernel_mode("native")
     mp.undo()

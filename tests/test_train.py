@@ -118,3 +118,27 @@ def test_bad_override_is_refused(corpus, capsys):
     rc = main(["--config", str(CONFIG), f"data.train={corpus}", "train.no_such_key=1"])
     assert rc == 2
     assert "unknown key 'no_such_key'" in capsys.readouterr().err
+
+
+def test_gradient_accumulation_applies_one_update_per_k_micro_batches(tmp_path, corpus):
+    from aam_ms import runtime, train
+    args = train.parse_args(["--config", str(CONFIG), "--out", str(tmp_path), f"data.train={corpus}",
+                             *DETERMINISTIC, "train.max_steps=2", "train.grad_accum=2",
+                             "train.ckpt_every=0"])
+    cfg = train.build_config(args)
+    rt = runtime.setup(cfg["device"], "graph", cfg["seed"])
+    tr = train.Trainer(cfg, rt, str(tmp_path), quiet=True)
+    step, _ = tr.run(train.JsonlLog(str(tmp_path / "log.jsonl"), True),
+                     {"epoch": 0, "next_batch": 0, "global_step": 0})
+    assert step == 2
+    assert int(tr.optimizer.global_step.asnumpy().reshape(-1)[0]) == 2   # 4 micro-batches, 2 updates
+    assert all(not a.asnumpy().any() for a in tr.accum)                   # buffers cleared
+
+
+def test_bf16_on_cpu_is_refused(corpus, capsys):
+    from aam_ms import runtime, train
+    args = train.parse_args(["--config", str(CONFIG), f"data.train={corpus}", "train.amp=bf16"])
+    cfg = train.build_config(args)
+    rt = runtime.setup("cpu", "graph", 0)
+    with pytest.raises(ValueError, match="no bf16"):
+        train.Trainer(cfg, rt, "unused", quiet=True)

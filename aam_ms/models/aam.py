@@ -76,11 +76,9 @@ class AAMHead(nn.Cell):
 
     def construct(self, features, patch_h, patch_w, text_emb, audio_emb=None, clip_len=0):
         """features: 4 × (N, h·w, C); text_emb (N, D_t); audio_emb (N, D_a) or None;
-        clip_len T > 0 runs the video path on N = B·T frames. → logits, z_img, z_txt, z_anc, c."""
-        return self.forward_with_gate(features, patch_h, patch_w, text_emb, audio_emb, clip_len)[:5]
-
-    def forward_with_gate(self, features, patch_h, patch_w, text_emb, audio_emb=None, clip_len=0):
-        """As ``construct``, plus the audio relevance gate (N, 1, 1) (None without audio)."""
+        clip_len T > 0 runs the video path on N = B·T frames.
+        → logits, z_img, z_txt, z_anc, c, and the audio relevance gate (N, 1, 1) (None
+        without audio; the gate-sparsity loss needs it)."""
         curv = L.clamp_log_curv(self.curv)
         outs = ()
         for i in range(4):
@@ -145,7 +143,9 @@ class AAM(nn.Cell):
             raise ValueError(f"set_none_prompt: expected {self.text_dim} values, got {emb.shape[-1]}")
         self.none_prompt_emb = emb
 
-    def _text(self, text_emb, b):
+    def frame_text(self, text_emb, b, t=0):
+        """Prompt rows per frame: (B, D_t) or (1, D_t) (None → the "None" prompt) →
+        (B, D_t) for images (t = 0) or (B·T, D_t), frame-major per clip, for video."""
         if text_emb is None:
             if self.none_prompt_emb is None:
                 raise ValueError("AAM: text_emb is None and no 'None'-prompt embedding is set; "
@@ -157,7 +157,34 @@ class AAM(nn.Cell):
         if text_emb.shape[0] != b and text_emb.shape[0] != 1:
             raise ValueError("AAM: text_emb has " + str(text_emb.shape[0]) + " rows for a batch of "
                              + str(b))
-        return ops.broadcast_to(text_emb, (b, self.text_dim))
+        text = ops.broadcast_to(text_emb, (b, self.text_dim))
+        if t == 0:
+            return text
+        return ops.broadcast_to(text[:, None], (b, t, self.text_dim)).reshape(b * t, self.text_dim)
+
+    def frame_audio(self, audio_emb, b, t):
+        """Audio rows per frame: (B, T, D_a) or (T, D_a) → (B·T, D_a); None stays None."""
+        if audio_emb is None:
+            return None
+        if t == 0:
+            raise ValueError("AAM: audio_emb is only used with video input (B, T, 3, H, W)")
+        if audio_emb.ndim == 2:
+            audio_emb = audio_emb.reshape(1, audio_emb.shape[0], audio_emb.shape[1])
+        if audio_emb.ndim != 3 or audio_emb.shape[0] != b or audio_emb.shape[1] != t \
+                or audio_emb.shape[2] != self.audio_dim:
+            raise ValueError("AAM: audio_emb must be (B, T, " + str(self.audio_dim) + ") or (T, "
+                             + str(self.audio_dim) + ") with B=" + str(b) + ", T=" + str(t)
+                             + ", got " + str(audio_emb.shape))
+        return audio_emb.reshape(b * t, self.audio_dim)
+
+    def decode(self, feats, hh, ww, text, audio=None, t=0):
+        """Head on backbone levels of N frames (images, or B clips of T frames frame-major):
+        → pred (N, 1, H, W) = σ(bilinear_align_corners(logits)), z_img, z_txt, z_anc, c, gate."""
+        logits, z_img, z_txt, z_anc, curv, gate = self.head(
+            feats, hh // self.patch_size, ww // self.patch_size, text, audio, t)
+        pred = ops.sigmoid(ops.interpolate(logits, size=(hh, ww), mode="bilinear",
+                                           align_corners=True))
+        return pred, z_img, z_txt, z_anc, curv, gate
 
     def construct(self, x, text_emb=None, audio_emb=None):
         return self.forward_train(x, text_emb, audio_emb)[:5]
@@ -180,27 +207,10 @@ class AAM(nn.Cell):
         if hh % self.patch_size != 0 or ww % self.patch_size != 0:
             raise ValueError("AAM: H and W must be multiples of " + str(self.patch_size)
                              + ", got H=" + str(hh) + ", W=" + str(ww))
-        text = self._text(text_emb, b)
-        audio = None
-        if audio_emb is not None:
-            if t == 0:
-                raise ValueError("AAM: audio_emb is only used with video input (B, T, 3, H, W)")
-            if audio_emb.ndim == 2:
-                audio_emb = audio_emb.reshape(1, audio_emb.shape[0], audio_emb.shape[1])
-            if audio_emb.ndim != 3 or audio_emb.shape[0] != b or audio_emb.shape[1] != t \
-                    or audio_emb.shape[2] != self.audio_dim:
-                raise ValueError("AAM: audio_emb must be (B, T, " + str(self.audio_dim) + ") or (T, "
-                                 + str(self.audio_dim) + ") with B=" + str(b) + ", T=" + str(t)
-                                 + ", got " + str(audio_emb.shape))
-            audio = audio_emb.reshape(b * t, self.audio_dim)
-        if t > 0:
-            text = ops.broadcast_to(text[:, None], (b, t, self.text_dim)).reshape(b * t, self.text_dim)
-
+        text = self.frame_text(text_emb, b, t)
+        audio = self.frame_audio(audio_emb, b, t)
         feats = self.backbone.get_intermediate_layers(frames, self.intermediate_layers)
-        logits, z_img, z_txt, z_anc, curv, gate = self.head.forward_with_gate(
-            feats, hh // self.patch_size, ww // self.patch_size, text, audio, t)
-        pred = ops.sigmoid(ops.interpolate(logits, size=(hh, ww), mode="bilinear",
-                                           align_corners=True))
+        pred, z_img, z_txt, z_anc, curv, gate = self.decode(feats, hh, ww, text, audio, t)
         if t > 0:
             pred = pred.reshape(b, t, pred.shape[1], hh, ww)
         return pred, z_img, z_txt, z_anc, curv, gate
