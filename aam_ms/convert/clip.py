@@ -13,7 +13,8 @@ import zipfile
 
 import numpy as np
 
-from .common import MappingReport, atomic_save_checkpoint, load_params, load_torch_state_dict
+from .common import (MappingReport, atomic_save_checkpoint, load_params, load_torch_state_dict,
+                     match_tensors)
 
 _IGNORED = re.compile(r"^(visual\.|vision_model\.|visual_projection\.|logit_scale$|"
                       r"input_resolution$|context_length$|vocab_size$|"
@@ -116,19 +117,8 @@ def convert_state_dict(sd, config=None, heads=None):
     from aam_ms.models.backbones.clip_text import CLIPTextEncoder
     sd, config = _prepare(sd, config, heads)
     expected = {p.name: tuple(p.shape) for p in CLIPTextEncoder(config).get_parameters()}
-    report, params, seen = MappingReport(), {}, set()
-    for k, v in sd.items():
-        ours = _our_name(k)
-        if ours not in expected:
-            report.unexpected.append(k)
-            continue
-        seen.add(ours)
-        if tuple(v.shape) != expected[ours]:
-            report.shape_mismatch.append(f"{k}: checkpoint {tuple(v.shape)} vs model {expected[ours]}")
-        else:
-            params[ours] = np.asarray(v, np.float32)
-            report.mapped.append((k, ours))
-    report.missing = [n for n in expected if n not in seen]
+    report = MappingReport()
+    params = match_tensors(((k, _our_name(k), v) for k, v in sd.items()), expected, report)
     return params, report
 
 

@@ -64,6 +64,26 @@ class MappingReport:
             raise ValueError(f"refusing a partial load of {what}:\n{self.summary()}")
 
 
+def match_tensors(pairs, expected, report):
+    """Fill ``report`` and return {our name: float32 array} for ``pairs`` of
+    (source key, our name, array) against ``expected`` {our name: shape}: names we lack are
+    unexpected, wrong shapes are mismatches, expected names never seen are missing."""
+    params, seen = {}, set()
+    for key, ours, v in pairs:
+        if ours not in expected:
+            report.unexpected.append(key)
+            continue
+        seen.add(ours)
+        if tuple(v.shape) != tuple(expected[ours]):
+            report.shape_mismatch.append(f"{key}: checkpoint {tuple(v.shape)} vs model "
+                                         f"{tuple(expected[ours])}")
+        else:
+            params[ours] = np.asarray(v, np.float32)
+            report.mapped.append((key, ours))
+    report.missing = [n for n in expected if n not in seen]
+    return params
+
+
 def load_params(cell, params, what="model"):
     """Copy converted arrays into ``cell``: exactly its parameters, each with its shape."""
     import mindspore as ms

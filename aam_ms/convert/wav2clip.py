@@ -11,7 +11,8 @@ import re
 
 import numpy as np
 
-from .common import MappingReport, atomic_save_checkpoint, load_torch_state_dict
+from .common import (MappingReport, atomic_save_checkpoint, load_params, load_torch_state_dict,
+                     match_tensors)
 
 _PREFIXES = (("audio_encoder.", "encoder."), ("encoder.", "encoder."),
              ("audio_transform.", "transform."), ("transform.", "transform."))
@@ -78,31 +79,21 @@ def convert_state_dict(sd, config=None):
     renamed, unexpected = _renamed(sd)
     config = config or _config({k: v for k, (_, v) in renamed.items()})
     expected = {p.name: tuple(p.shape) for p in Wav2CLIP(config).get_parameters()}
-    report, params, seen = MappingReport(unexpected=unexpected), {}, set()
-    for ours, (k, v) in renamed.items():
-        if ours == "encoder.spectrogram.window":
-            n = config.n_fft
-            hann = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)
-            if v.shape != (n,) or np.abs(v - hann).max() > 1e-5:
-                report.shape_mismatch.append(f"{k}: not the periodic Hann window of {n}")
-            continue
-        if ours not in expected:
-            report.unexpected.append(k)
-            continue
-        seen.add(ours)
-        if tuple(v.shape) != expected[ours]:
-            report.shape_mismatch.append(f"{k}: checkpoint {tuple(v.shape)} vs model {expected[ours]}")
-        else:
-            params[ours] = np.asarray(v, np.float32)
-            report.mapped.append((k, ours))
-    report.missing = [n for n in expected if n not in seen]
+    report = MappingReport(unexpected=unexpected)
+    window = renamed.pop("encoder.spectrogram.window", None)
+    if window is not None:          # a fixed buffer in ours: checked, not loaded
+        k, v = window
+        n = config.n_fft
+        hann = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)
+        if v.shape != (n,) or np.abs(v - hann).max() > 1e-5:
+            report.shape_mismatch.append(f"{k}: not the periodic Hann window of {n}")
+    params = match_tensors(((k, ours, v) for ours, (k, v) in renamed.items()), expected, report)
     return params, report
 
 
 def load_audio_encoder(src, config=None):
     """A ``Wav2CLIP`` cell (eval mode) with weights from ``src`` (refuses partial loads)."""
     from aam_ms.models.backbones.wav2clip import Wav2CLIP
-    from .common import load_params
     sd = load_torch_state_dict(src)
     config = config or config_from_state_dict(sd)
     params, report = convert_state_dict(sd, config)
