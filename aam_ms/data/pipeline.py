@@ -184,10 +184,17 @@ class MindRecordSource:
             self.meta.append(m)
 
     def rows(self, order, size, workers):
+        """Rows in ``order`` (repeats allowed). ``MindDataset`` refuses a subset sampler longer
+        than the shards, which plans with overlapping clips need, so a long order is read as
+        consecutive parts of at most that length, concatenated."""
         import mindspore.dataset as ds
-        d = ds.MindDataset(self.files, columns_list=["stimulus", "density", "fixation", "audio",
-                                                     "manifest_index"],
-                           sampler=ds.SubsetSampler(list(order)), num_parallel_workers=workers)
+        cols = ["stimulus", "density", "fixation", "audio", "manifest_index"]
+        order, n, d = list(order), len(self.meta), None
+        for i in range(0, len(order), n):
+            part = ds.MindDataset(self.files, columns_list=cols,
+                                  sampler=ds.SubsetSampler(order[i:i + n]),
+                                  num_parallel_workers=workers)
+            d = part if d is None else d + part
         return d.map(_DecodeMindRecord(size),
                      input_columns=["stimulus", "density", "fixation", "audio", "manifest_index"],
                      output_columns=ROW_COLUMNS, num_parallel_workers=workers)
