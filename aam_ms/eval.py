@@ -363,16 +363,6 @@ def write_reports(rows, out, meta):
     _atomic_bytes(os.path.join(out, "metrics.md"), ("\n".join(lines) + "\n").encode())
 
 
-def _register_corpus_prompts(manifest, header, extra):
-    from .data.prompts import load_prompt_yaml
-    if header.get("corpus") == "SynthAttention":
-        from .data.synth import register_prompts
-        register_prompts()
-    side = os.path.join(os.path.dirname(os.path.abspath(manifest)), "prompts.yaml")
-    for p in ([side] if os.path.isfile(side) else []) + ([extra] if extra else []):
-        load_prompt_yaml(p, register=True)
-
-
 def main(argv=None):
     from .predict import add_model_args, open_session
     ap = argparse.ArgumentParser(prog="python -m aam_ms.eval", description=__doc__.split("\n\n")[0])
@@ -400,8 +390,9 @@ def main(argv=None):
         if not os.path.isfile(a.manifest):
             raise FileNotFoundError(f"--manifest {a.manifest}: no such file")
         from .data.manifest import read_manifest
+        from .data.prompts import register_corpus_prompts
         header, records = read_manifest(a.manifest, a.root)
-        _register_corpus_prompts(a.manifest, header, a.prompt_file)
+        register_corpus_prompts(a.manifest, a.prompt_file)
         datasets = a.datasets.split(",") if a.datasets else None
         with_model = bool(a.run or a.config)
         if not with_model and not a.baseline:

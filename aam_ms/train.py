@@ -120,7 +120,7 @@ class Trainer:
         from .encoders import build_encoders
         from .losses import AAMLoss
         from .models.registry import build_from_config
-        from .data.prompts import RELEASED, get_prompt
+        from .data.prompts import RELEASED, get_prompt, register_corpus_prompts
 
         self.ms, self.cfg, self.rt, self.run_dir, self.quiet = ms, cfg, rt, run_dir, quiet
         tcfg, dcfg = cfg["train"], cfg["data"]
@@ -134,7 +134,8 @@ class Trainer:
         self.plan_shards = rt.group_size if rt.distributed else int(dcfg["plan_shards"] or 1)
 
         self.text_enc, self.audio_enc = build_encoders(cfg)
-        self._register_corpus_prompts(dcfg["train"])
+        if os.path.isfile(dcfg["train"]):             # a manifest (not a MindRecord prefix)
+            register_corpus_prompts(dcfg["train"])
         texts = [get_prompt(k) for k in self.prompt_keys]
         self.prompt_table = self.text_enc.embed(texts).astype(np.float32)
         self.audio_cache = {}
@@ -167,13 +168,6 @@ class Trainer:
         self._compile_steps()
 
     # ----------------------------------------------------------------- set-up pieces
-    def _register_corpus_prompts(self, data_path):
-        """Prompts of a generated corpus (``prompts.yaml`` beside its manifest) join the table."""
-        from .data.prompts import load_prompt_yaml
-        path = os.path.join(os.path.dirname(os.path.abspath(data_path)), "prompts.yaml")
-        if os.path.isfile(path):
-            load_prompt_yaml(path, register=True)
-
     def _amp(self):
         amp = self.cfg["train"]["amp"]
         if amp == "auto":

@@ -279,3 +279,19 @@ def load_prompt_yaml(path, register=False):
     if register:
         register_prompts(out)
     return out
+
+
+def register_corpus_prompts(manifest, extra=None):
+    """Register the prompts a corpus brings: ``prompts.yaml`` beside its manifest, then
+    ``extra`` (a user YAML); a SynthAttention manifest also registers its template slots, so
+    its G1–G4 prompts exist."""
+    import json
+    import os
+    with open(manifest, encoding="utf-8") as f:
+        header = json.loads(f.readline() or "{}")
+    if header.get("corpus") == "SynthAttention":
+        from .synth import register_prompts
+        register_prompts()
+    side = os.path.join(os.path.dirname(os.path.abspath(manifest)), "prompts.yaml")
+    for path in ([side] if os.path.isfile(side) else []) + ([extra] if extra else []):
+        load_prompt_yaml(path, register=True)
