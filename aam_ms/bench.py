@@ -181,7 +181,7 @@ def bench_framewise(rep, quick, repeat):
         ws = (4, 8) if quick else (16, 32)
         m = _model(name)
         fwd = _forward(m, graph=True)
-        fns, frames = {}, {}
+        fns = {}
         for t in ts:
             x, text = _inputs(1, t, size)
             fns[f"framewise_T{t}"] = (lambda x=x, text=text: _sync(fwd(x, text)))

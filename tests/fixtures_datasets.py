@@ -151,7 +151,7 @@ def make_csv256(root):
             _img(f"{root}/{s}/{s}_saliency/{s}{i}.png", gray=True)
             _fixmap(f"{root}/{s}/{s}_fixation/{s}{i}.png")
             rows.append(f"/{s}{i}.jpg,/{s}{i}.png,/{s}{i}.png")
-        rows.append(f"/missing.jpg,/missing.png,/missing.png")
+        rows.append("/missing.jpg,/missing.png,/missing.png")
         open(f"{root}/{s}_id.csv", "w").write("\n".join(rows) + "\n")
     _empty(f"{root}/val/val_fixation/val1.png")
     return {"counts": {"train": 3, "val": 2}, "skipped": 2, "bad": "val/val_fixation/val1.png"}
@@ -224,7 +224,6 @@ def make_ledov(root):
 
 
 def make_stavis(root, folder="Coutrot_db1", fps=25.0, n=3):
-    folds = (("1", "2"),) if folder != "DIEM" else ((None, None),)
     vids = ("clip_a", "clip_b")
     for v in vids:
         for i in range(1, n + 1):

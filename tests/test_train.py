@@ -76,7 +76,7 @@ def test_sigkill_and_resume_matches_uninterrupted_run(tmp_path, corpus):
     r = subprocess.run(_cmd(run, corpus, *steps, ) + ["--resume"], env=_env(),
                        capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-3000:]
-    assert f"resumed from" in r.stderr
+    assert "resumed from" in r.stderr
     resumed = _losses(run)
     after = [s for s in range(killed_at + 1, 13)]
     got = np.array([resumed[s] for s in after])

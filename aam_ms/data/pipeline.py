@@ -423,7 +423,6 @@ def merge_batches(batches):
 
 def dataset_from_plan(source, plan, cfg):
     """A ``mindspore.dataset`` yielding the planned batches in order."""
-    import mindspore.dataset as ds
     if not plan:
         raise ValueError("the plan is empty: no samples for this split / datasets / shard")
     order = [r for b in plan for rows in b.rows for r in rows]

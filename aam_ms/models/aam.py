@@ -15,7 +15,6 @@ sets once with :meth:`AAM.set_none_prompt`; z_anc is always the learned anchor.
 """
 import math
 
-import mindspore as ms
 import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
 
