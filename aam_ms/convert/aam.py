@@ -14,7 +14,7 @@ import re
 import numpy as np
 from mindspore import nn
 
-from .common import MappingReport, atomic_save_checkpoint, load_params, load_torch_state_dict
+from .common import MappingReport, load_params, load_torch_state_dict, write_converted
 
 _ALIAS = re.compile(r"^(.*\.attn\.(?:qkv|proj))\.(weight|bias)$")
 _NORMS = (nn.LayerNorm, nn.GroupNorm)
@@ -122,9 +122,7 @@ def convert(src, dst, model=None, allow_partial=False):
     sd = load_torch_state_dict(src)
     net = create_model(model or infer_model_name(sd))
     params, report = torch_to_ms(sd, net)
-    if report.ok or allow_partial:
-        atomic_save_checkpoint(params, dst)
-    return report
+    return write_converted(params, report, dst, allow_partial)
 
 
 def export(src, dst, model):

@@ -13,8 +13,8 @@ import zipfile
 
 import numpy as np
 
-from .common import (MappingReport, atomic_save_checkpoint, load_params, load_torch_state_dict,
-                     match_tensors)
+from .common import (MappingReport, load_params, load_torch_state_dict,
+                     match_tensors, write_converted)
 
 _IGNORED = re.compile(r"^(visual\.|vision_model\.|visual_projection\.|logit_scale$|"
                       r"input_resolution$|context_length$|vocab_size$|"
@@ -138,9 +138,7 @@ def convert(src, dst, heads=None, allow_partial=False):
     """Convert ``src`` and write a MindSpore checkpoint to ``dst`` (not written on a refused
     partial load). Returns the MappingReport."""
     params, report = convert_state_dict(load_clip_state_dict(src), heads=heads)
-    if report.ok or allow_partial:
-        atomic_save_checkpoint(params, dst)
-    return report
+    return write_converted(params, report, dst, allow_partial)
 
 
 def register(subparsers):

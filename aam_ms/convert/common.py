@@ -101,6 +101,14 @@ def load_params(cell, params, what="model"):
     return cell
 
 
+def write_converted(params, report, dst, allow_partial=False):
+    """Write the converted checkpoint unless the report shows a partial load (then nothing is
+    written, unless ``allow_partial``); returns the report."""
+    if report.ok or allow_partial:
+        atomic_save_checkpoint(params, dst)
+    return report
+
+
 def atomic_save_checkpoint(params, path):
     """Save name → ndarray/Tensor as a MindSpore checkpoint through a temp file + rename."""
     import mindspore as ms

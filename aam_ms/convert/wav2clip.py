@@ -11,8 +11,8 @@ import re
 
 import numpy as np
 
-from .common import (MappingReport, atomic_save_checkpoint, load_params, load_torch_state_dict,
-                     match_tensors)
+from .common import (MappingReport, load_params, load_torch_state_dict,
+                     match_tensors, write_converted)
 
 _PREFIXES = (("audio_encoder.", "encoder."), ("encoder.", "encoder."),
              ("audio_transform.", "transform."), ("transform.", "transform."))
@@ -107,9 +107,7 @@ def convert(src, dst, allow_partial=False):
     """Convert ``src`` and write a MindSpore checkpoint to ``dst`` (not written on a refused
     partial load). Returns the MappingReport."""
     params, report = convert_state_dict(load_torch_state_dict(src))
-    if report.ok or allow_partial:
-        atomic_save_checkpoint(params, dst)
-    return report
+    return write_converted(params, report, dst, allow_partial)
 
 
 def register(subparsers):

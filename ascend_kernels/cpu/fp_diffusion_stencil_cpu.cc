@@ -41,6 +41,19 @@ Tiling MakeTiling(int64_t rows, int64_t t, int64_t coreNum) {
   return x;
 }
 
+// The AscendC grid: block b (one AI core) walks its tiles of rowsPerTile rows in order.
+template <typename RowsFn>
+void ForEachTile(const Tiling& tl, RowsFn rows) {
+#pragma omp parallel for num_threads(Threads()) schedule(static) if (tl.rows * tl.t >= FPD_PARALLEL_MIN)
+  for (int64_t b = 0; b < tl.blockDim; ++b) {
+    const int64_t tile1 = std::min(tl.tiles, (b + 1) * tl.tilesPerBlock);
+    for (int64_t tile = b * tl.tilesPerBlock; tile < tile1; ++tile) {
+      const int64_t r0 = tile * tl.rowsPerTile;
+      rows(r0, std::min(tl.rows, r0 + tl.rowsPerTile));
+    }
+  }
+}
+
 inline float Coef(float nu, float dt, bool cfl) {
   const float k = dt * nu;
   return cfl ? std::min(k, FPD_CFL_MAX) : k;
@@ -116,14 +129,7 @@ extern "C" int FPDiffusionStencil(int nparam, void** params, int* ndims, int64_t
   const Tiling tl = MakeTiling(L, T, Threads());
   const float dt = attrs[0];
   const bool cfl = attrs[1] != 0.f;
-#pragma omp parallel for num_threads(Threads()) schedule(static) if (L * T >= FPD_PARALLEL_MIN)
-  for (int64_t b = 0; b < tl.blockDim; ++b) {
-    const int64_t tile1 = std::min(tl.tiles, (b + 1) * tl.tilesPerBlock);
-    for (int64_t tile = b * tl.tilesPerBlock; tile < tile1; ++tile) {
-      const int64_t r0 = tile * tl.rowsPerTile;
-      ForwardRows(rho, nu, out, r0, std::min(L, r0 + tl.rowsPerTile), T, dt, cfl);
-    }
-  }
+  ForEachTile(tl, [&](int64_t r0, int64_t r1) { ForwardRows(rho, nu, out, r0, r1, T, dt, cfl); });
   return 0;
 }
 
@@ -148,13 +154,8 @@ extern "C" int FPDiffusionStencilGrad(int nparam, void** params, int* ndims, int
   const Tiling tl = MakeTiling(L, T, Threads());
   const float dt = attrs[0];
   const bool cfl = attrs[1] != 0.f;
-#pragma omp parallel for num_threads(Threads()) schedule(static) if (L * T >= FPD_PARALLEL_MIN)
-  for (int64_t b = 0; b < tl.blockDim; ++b) {
-    const int64_t tile1 = std::min(tl.tiles, (b + 1) * tl.tilesPerBlock);
-    for (int64_t tile = b * tl.tilesPerBlock; tile < tile1; ++tile) {
-      const int64_t r0 = tile * tl.rowsPerTile;
-      BackwardRows(g, rho, nu, drho, dnu, r0, std::min(L, r0 + tl.rowsPerTile), T, dt, cfl);
-    }
-  }
+  ForEachTile(tl, [&](int64_t r0, int64_t r1) {
+    BackwardRows(g, rho, nu, drho, dnu, r0, r1, T, dt, cfl);
+  });
   return 0;
 }
