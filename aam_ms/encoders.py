@@ -20,8 +20,8 @@ import mindspore as ms
 import numpy as np
 
 from .audio.features import SAMPLE_RATE
-from .models.backbones.clip_text import VIT_L14, CLIPTextConfig, CLIPTextEncoder
-from .models.backbones.wav2clip import Wav2CLIP, Wav2CLIPConfig
+from .models.encoders.clip_text import VIT_L14, CLIPTextConfig, CLIPTextEncoder
+from .models.encoders.wav2clip import Wav2CLIP, Wav2CLIPConfig
 from .text.prompt_cache import PromptCache
 from .text.tokenizer import EOT, SOT, CLIPTokenizer, bytes_to_unicode, clean_text, split_words
 

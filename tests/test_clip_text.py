@@ -9,7 +9,7 @@ import mindspore as ms  # noqa: E402
 
 from aam_ms.convert import clip as conv  # noqa: E402
 from aam_ms.convert.__main__ import main as convert_main  # noqa: E402
-from aam_ms.models.backbones.clip_text import CLIPTextConfig, CLIPTextEncoder  # noqa: E402
+from aam_ms.models.encoders.clip_text import CLIPTextConfig, CLIPTextEncoder  # noqa: E402
 
 VOCAB, WIDTH, LAYERS, HEADS, EMBED = 99, 32, 2, 4, 16
 

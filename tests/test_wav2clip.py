@@ -11,7 +11,7 @@ from torch import nn  # noqa: E402
 from aam_ms.audio.features import centred_windows, frame_signal, resample  # noqa: E402
 from aam_ms.convert import wav2clip as conv  # noqa: E402
 from aam_ms.convert.__main__ import main as convert_main  # noqa: E402
-from aam_ms.models.backbones.wav2clip import Wav2CLIP, Wav2CLIPConfig  # noqa: E402
+from aam_ms.models.encoders.wav2clip import Wav2CLIP, Wav2CLIPConfig  # noqa: E402
 
 WIDTHS, UNITS = (8, 16, 32, 64), (64, 64, 64)
 

@@ -80,7 +80,7 @@ def text_tower_keys(sd):
 
 def config_from_state_dict(sd, heads=None):
     """``CLIPTextConfig`` read off OpenAI-named shapes; heads default to width // 64 (OpenAI)."""
-    from aam_ms.models.backbones.clip_text import CLIPTextConfig
+    from aam_ms.models.encoders.clip_text import CLIPTextConfig
     for key in ("token_embedding.weight", "positional_embedding", "text_projection"):
         if key not in sd:
             raise ValueError(f"not a CLIP text-tower state dict: key {key!r} is absent "
@@ -114,7 +114,7 @@ def convert_state_dict(sd, config=None, heads=None):
 
     ``config`` defaults to the one read off the shapes (``heads`` as given, else width // 64).
     """
-    from aam_ms.models.backbones.clip_text import CLIPTextEncoder
+    from aam_ms.models.encoders.clip_text import CLIPTextEncoder
     sd, config = _prepare(sd, config, heads)
     expected = {p.name: tuple(p.shape) for p in CLIPTextEncoder(config).get_parameters()}
     report = MappingReport()
@@ -126,7 +126,7 @@ def convert_state_dict(sd, config=None, heads=None):
 
 def load_text_encoder(src, config=None, heads=None):
     """A ``CLIPTextEncoder`` with weights from a CLIP file (refuses partial loads)."""
-    from aam_ms.models.backbones.clip_text import CLIPTextEncoder
+    from aam_ms.models.encoders.clip_text import CLIPTextEncoder
     sd = load_clip_state_dict(src)
     _, config = _prepare(sd, config, heads)
     params, report = convert_state_dict(sd, config)

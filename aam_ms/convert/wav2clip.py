@@ -39,7 +39,7 @@ def config_from_state_dict(sd):
 
 
 def _config(sd):
-    from aam_ms.models.backbones.wav2clip import Wav2CLIPConfig
+    from aam_ms.models.encoders.wav2clip import Wav2CLIPConfig
     if "encoder.conv1.weight" not in sd:
         raise ValueError("not a Wav2CLIP checkpoint: no audio_encoder.conv1.weight "
                          f"(first keys: {sorted(sd)[:5]})")
@@ -75,7 +75,7 @@ def _renamed(sd):
 def convert_state_dict(sd, config=None):
     """(params name → float32 ndarray, MappingReport) for ``Wav2CLIP(config)``; ``config``
     defaults to the one read off the shapes."""
-    from aam_ms.models.backbones.wav2clip import Wav2CLIP
+    from aam_ms.models.encoders.wav2clip import Wav2CLIP
     renamed, unexpected = _renamed(sd)
     config = config or _config({k: v for k, (_, v) in renamed.items()})
     expected = {p.name: tuple(p.shape) for p in Wav2CLIP(config).get_parameters()}
@@ -93,7 +93,7 @@ def convert_state_dict(sd, config=None):
 
 def load_audio_encoder(src, config=None):
     """A ``Wav2CLIP`` cell (eval mode) with weights from ``src`` (refuses partial loads)."""
-    from aam_ms.models.backbones.wav2clip import Wav2CLIP
+    from aam_ms.models.encoders.wav2clip import Wav2CLIP
     sd = load_torch_state_dict(src)
     config = config or config_from_state_dict(sd)
     params, report = convert_state_dict(sd, config)
