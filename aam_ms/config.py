@@ -11,6 +11,8 @@ import os
 
 import yaml
 
+from .resources import config_path
+
 
 class ConfigError(ValueError):
     """A configuration file or override is invalid; the message names it."""
@@ -42,6 +44,7 @@ def merge(base, over):
 
 def load_yaml(path):
     """Load a YAML config, resolving a ``base:`` chain (relative to each file)."""
+    path = str(config_path(path))      # a shipped config may be named without its folder
     data = _read_yaml(path)
     base = data.pop("base", None)
     if base is None:

@@ -18,9 +18,10 @@ import subprocess
 import sys
 import time
 
+from .resources import config_path
+
 PROMPT_DEPENDENT = ("synth_search_red", "synth_search_blue")
-CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs",
-                      "train_synth_tiny.yaml")
+CONFIG = str(config_path("train_synth_tiny.yaml"))
 
 
 def _run(step, cmd, log_dir):

@@ -1,6 +1,7 @@
 """Compile-on-first-use of the C++ CPU twins (``ascend_kernels/cpu/*.cc``) with g++.
 
-A twin ``<name>.cc`` is compiled to ``<cache>/<name>-<hash>.so``, where ``hash`` covers the
+The sources are package data (:func:`aam_ms.resources.kernel_source`), so an installed package
+builds them too; the libraries go to a user cache, never into the package folder. A twin ``<name>.cc`` is compiled to ``<cache>/<name>-<hash>.so``, where ``hash`` covers the
 source text and the compiler command; the cache is ``$AAM_KERNEL_CACHE`` or
 ``~/.cache/aam_ms/kernels``. Concurrent builds (several ranks or test workers) serialise on a
 file lock and publish the library by an atomic rename, so a reader never sees half a file.
@@ -14,7 +15,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-CPU_SOURCES = Path(__file__).resolve().parents[2] / "ascend_kernels" / "cpu"
+from ..resources import kernel_source
+
 BASE_FLAGS = ("-O3", "-shared", "-fPIC", "-std=c++17", "-ffp-contract=off")
 OPENMP_FLAGS = ("-fopenmp",)
 
@@ -43,7 +45,7 @@ def _compile(cxx, src, dst, flags):
 
 def library_path(name):
     """Path of the compiled twin ``ascend_kernels/cpu/<name>.cc``, building it if needed."""
-    src = CPU_SOURCES / f"{name}.cc"
+    src = kernel_source(name)
     if not src.is_file():
         raise KernelBuildError(f"CPU kernel source {src} is missing")
     cxx = _compiler()

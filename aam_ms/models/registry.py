@@ -10,9 +10,10 @@ from pathlib import Path
 import yaml
 
 from .. import kernels
+from ..resources import config_dir
 from .aam import AAM
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+CONFIG_DIR = config_dir()
 HEAD_KEYS = ("out_channels", "features", "decoder_channels", "se_reduction", "hyp_dim", "text_dim",
              "audio_dim", "fusion_hidden", "fusion_dropout", "fpd_frames", "fpd_heads")
 LORA_KEYS = {"lora_r": "r", "lora_alpha": "alpha", "lora_dropout": "dropout",
