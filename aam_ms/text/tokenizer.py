@@ -1,9 +1,10 @@
 """CLIP byte-level BPE tokenizer (the one of OpenAI ``clip.tokenize``), read offline.
 
 Pipeline per string: clean (ftfy ``fix_text`` if installed, else the minimal subset below;
-HTML unescape twice; whitespace runs → one space; strip) → lower-case → split into words
-(contractions, letter runs, single digits, other-symbol runs) → bytes → unicode alphabet →
-BPE merges by rank, the last symbol of a word carrying ``</w>`` → ids.
+HTML unescape twice; whitespace runs → one space; strip) → lower-case, here; then, in the
+``tokenizers`` library: split into words (contractions, letter runs, single digits,
+other-symbol runs) → bytes → unicode alphabet → BPE merges by rank, the last symbol of a word
+carrying ``</w>`` → ids.
 Row layout: ``[<|startoftext|>, ids..., <|endoftext|>, 0, ...]`` of ``context_length``;
 an over-long row is cut to ``context_length`` with ``<|endoftext|>`` kept as its last id.
 
@@ -21,6 +22,7 @@ import warnings
 from functools import lru_cache
 
 import numpy as np
+from tokenizers import Regex, Tokenizer, models, pre_tokenizers
 
 SOT = "<|startoftext|>"
 EOT = "<|endoftext|>"
@@ -76,54 +78,46 @@ def clean_text(text):
     return re.sub(r"\s+", " ", text).strip().lower()
 
 
-def _kind(ch):
-    if ch.isspace():
-        return "s"
-    cat = unicodedata.category(ch)[0]
-    return cat if cat in ("L", "N") else "o"
+# CLIP's word pattern (OpenAI ``clip.simple_tokenizer``; HF ``CLIPTokenizerFast`` uses the same).
+WORD_PATTERN = (r"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]"
+                r"|[^\s\p{L}\p{N}]+")
+_SPLIT = pre_tokenizers.Split(Regex(WORD_PATTERN), behavior="removed", invert=True)
 
 
 def split_words(text):
-    """Regex-free twin of CLIP's ``<|startoftext|>|<|endoftext|>|'s|'t|'re|'ve|'m|'ll|'d|
-    [\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+`` (leftmost alternative wins, whitespace skipped)."""
-    words, i, n = [], 0, len(text)
-    while i < n:
-        for lit in (SOT, EOT) + _CONTRACTIONS:
-            if text.startswith(lit, i):
-                words.append(lit)
-                i += len(lit)
-                break
-        else:
-            k = _kind(text[i])
-            if k == "s":
-                i += 1
-                continue
-            if k == "N":
-                words.append(text[i])
-                i += 1
-                continue
-            j = i + 1
-            while j < n and _kind(text[j]) == k:
-                j += 1
-            words.append(text[i:j])
-            i = j
-    return words
+    """CLIP's words of a cleaned string (the pattern above; whitespace dropped)."""
+    return [w for w, _ in _SPLIT.pre_tokenize_str(text)]
 
 
 class CLIPTokenizer:
-    """CLIP BPE: ``tokenizer(texts) -> int32 (N, context_length)`` padded with 0."""
+    """CLIP BPE: ``tokenizer(texts) -> int32 (N, context_length)`` padded with 0.
+
+    Cleaning (:func:`clean_text`) runs here; word split, byte mapping and the rank-ordered BPE
+    merges (the last symbol of a word carrying ``</w>``) run in the ``tokenizers`` library, set up
+    as HF ``CLIPTokenizerFast``.
+    """
 
     def __init__(self, vocab, merges, context_length=CONTEXT_LENGTH):
         for tok in (SOT, EOT):
             if tok not in vocab:
                 raise ValueError(f"CLIP vocabulary lacks the special token {tok}")
         self.encoder = dict(vocab)
-        self.bpe_ranks = {tuple(m): r for r, m in enumerate(merges)}
-        self.byte_encoder = bytes_to_unicode()
+        missing = [b for b in bytes_to_unicode().values() if b not in vocab or b + "</w>" not in vocab]
+        if missing:
+            raise ValueError(f"CLIP vocabulary lacks {len(missing)} byte symbols, e.g. {missing[0]!r}")
+        self.merges = [tuple(m) for m in merges]
+        for a, b in self.merges:
+            if a + b not in self.encoder:
+                raise ValueError(f"BPE merge {a!r} {b!r} makes {a + b!r}, which is not in the "
+                                 "vocabulary (vocabulary and merges files disagree)")
         self.context_length = int(context_length)
         self.sot_id = self.encoder[SOT]
         self.eot_id = self.encoder[EOT]
-        self._cache = {SOT: SOT, EOT: EOT}
+        bpe = models.BPE(self.encoder, self.merges, end_of_word_suffix="</w>", fuse_unk=False)
+        self._tok = Tokenizer(bpe)
+        self._tok.pre_tokenizer = pre_tokenizers.Sequence(
+            [_SPLIT, pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+        self._tok.add_special_tokens([SOT, EOT])
 
     # ---- loading -------------------------------------------------------------------------
     @classmethod
@@ -173,39 +167,9 @@ class CLIPTokenizer:
         return cls({t: i for i, t in enumerate(tokens)}, merges, context_length)
 
     # ---- encoding ------------------------------------------------------------------------
-    def _bpe(self, word):
-        if word in self._cache:
-            return self._cache[word]
-        parts = list(word[:-1]) + [word[-1] + "</w>"]
-        while len(parts) > 1:
-            pairs = {(a, b) for a, b in zip(parts, parts[1:])}
-            best = min(pairs, key=lambda p: self.bpe_ranks.get(p, float("inf")))
-            if best not in self.bpe_ranks:
-                break
-            merged, i = [], 0
-            while i < len(parts):
-                if i + 1 < len(parts) and (parts[i], parts[i + 1]) == best:
-                    merged.append(parts[i] + parts[i + 1])
-                    i += 2
-                else:
-                    merged.append(parts[i])
-                    i += 1
-            parts = merged
-        out = " ".join(parts)
-        self._cache[word] = out
-        return out
-
     def encode(self, text):
         """Token ids of one string, without the start/end tokens."""
-        ids = []
-        for word in split_words(clean_text(text)):
-            word = "".join(self.byte_encoder[b] for b in word.encode("utf-8"))
-            for piece in self._bpe(word).split(" "):
-                if piece not in self.encoder:
-                    raise ValueError(f"BPE piece {piece!r} is not in the vocabulary "
-                                     "(vocabulary and merges files disagree)")
-                ids.append(self.encoder[piece])
-        return ids
+        return self._tok.encode(clean_text(text), add_special_tokens=False).ids
 
     def n_tokens(self, text):
         """Row length the string needs, start and end tokens included."""
@@ -234,7 +198,7 @@ class CLIPTokenizer:
         """Stable string identifying vocabulary, merges and context length."""
         h = hashlib.sha256()
         h.update(json.dumps(sorted(self.encoder.items()), ensure_ascii=False).encode("utf-8"))
-        h.update(json.dumps(sorted(self.bpe_ranks.items(), key=lambda kv: kv[1]),
+        h.update(json.dumps([[list(m), r] for r, m in enumerate(self.merges)],
                             ensure_ascii=False).encode("utf-8"))
         h.update(str(self.context_length).encode())
         return h.hexdigest()
