@@ -49,7 +49,7 @@ WRONG_KEY = {
     # SynthAttention: the same scenes under the opposite search task, reading ↔ free viewing
     "synth_search_red": "synth_search_blue", "synth_search_blue": "synth_search_red",
     "synth_freeview": "synth_reading", "synth_reading": "synth_freeview",
-    "synth_video_track": "synth_av_flicker", "synth_av_flicker": "synth_video_track",
+    "synth_video_track": "synth_av_pitch", "synth_av_pitch": "synth_video_track",
 }
 WRONG_FALLBACK = "UI"
 

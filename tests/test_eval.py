@@ -97,7 +97,7 @@ def test_cli_metrics_files(corpus, tmp_path):
     cmd = [sys.executable, "-m", "aam_ms.eval", "--manifest", str(d / "manifest.jsonl"),
            "--config", TINY, "--checkpoint", str(ckpt), "--set", "input.size=[64,64]",
            "--set", "input.clip_len=4", "--split", "test",
-           "--datasets", "synth_search_red,synth_video_track,synth_av_flicker",
+           "--datasets", "synth_search_red,synth_video_track,synth_av_pitch",
            "--max-items", "3", "--prompt-mode", "correct,wrong,paraphrase",
            "--baseline", "centre", "--out", str(out)]
     r = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=1200,
@@ -105,12 +105,12 @@ def test_cli_metrics_files(corpus, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     rows = list(csv.DictReader(open(out / "metrics.csv")))
     got = {(x["dataset"], x["prompt_mode"]) for x in rows}
-    assert got == {(ds, m) for ds in ("synth_search_red", "synth_video_track", "synth_av_flicker")
+    assert got == {(ds, m) for ds in ("synth_search_red", "synth_video_track", "synth_av_pitch")
                    for m in ("correct", "wrong", "paraphrase", "centre_baseline")}
     js = json.loads((out / "metrics.json").read_text())
     by = {(x["dataset"], x["prompt_mode"]): x for x in js["rows"]}
     for ds, n, protocol in (("synth_search_red", 3, "image"), ("synth_video_track", 16, "dhf1k"),
-                            ("synth_av_flicker", 16, "stavis")):
+                            ("synth_av_pitch", 16, "stavis")):
         for mode in ("correct", "wrong", "centre_baseline"):
             row = by[(ds, mode)]
             assert row["n_frames"] == n and row["protocol"] == protocol

@@ -53,3 +53,34 @@ def test_register_and_yaml(tmp_path):
     bad.write_text("- a list\n")
     with pytest.raises(ValueError, match="mapping"):
         prompts.load_prompt_yaml(str(bad))
+
+
+def test_yaml_entries_with_slots_and_paraphrases(tmp_path):
+    f = tmp_path / "corpus.yaml"
+    f.write_text("SynthZ:\n  prompt: Discs on grey.\n  slots: [Synthetic clip, of discs, two discs,"
+                 " finding the loud one, a left bias]\n  paraphrases: [Grey discs., Discs on a grey"
+                 " ground.]\nSynthW: plain text\n")
+    assert prompts.load_prompt_yaml(str(f), register=True) == {"SynthZ": "Discs on grey.",
+                                                             "SynthW": "plain text"}
+    assert prompts.get_prompt("SynthZ", "G4") == ("Synthetic clip of discs, with two discs; "
+                                                  "finding the loud one with a left bias.")
+    assert prompts.get_prompt("SynthZ", paraphrase=1) == "Discs on a grey ground."
+    with pytest.raises(KeyError):
+        prompts.get_prompt("SynthW", "G4")
+    for bad, msg in (("SynthV: {prompt: x, slots: [a, b]}\n", "5 texts"),
+                     ("SynthV: {text: x}\n", "mapping with 'prompt'"),
+                     ("SynthV: {prompt: x, paraphrases: []}\n", "non-empty list")):
+        f.write_text(bad)
+        with pytest.raises(ValueError, match=msg):
+            prompts.load_prompt_yaml(str(f), register=True)
+
+
+def test_prompts_import_no_corpus_module():
+    """The prompt table knows corpora only through their prompts.yaml (no prompts → synth
+    import, not even inside a function)."""
+    import ast
+    import inspect
+    tree = ast.parse(inspect.getsource(prompts))
+    imported = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    imported += [n.module or "." for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    assert imported and not [m for m in imported if "synth" in m or m.startswith(".")]

@@ -46,7 +46,7 @@ def test_tiny_size_and_speed(corpus):
     images = [r for r in recs if r.modality == "image"]
     videos = {r.video for r in recs if r.video}
     assert 200 <= len(images) <= 400
-    assert 10 <= len(videos) <= 16
+    assert 10 <= len(videos) <= 24
     assert {r.num_frames for r in recs if r.video} == {16}
     assert seconds < 30
     assert {r.dataset for r in recs} == set(synth.PROMPTS)
@@ -76,8 +76,10 @@ def test_formats_and_prompts(corpus):
     fix = cv2.imread(os.path.join(root, r.fixation), cv2.IMREAD_UNCHANGED)
     assert set(np.unique(fix)) <= {0, 255}
     with open(out / "prompts.yaml", encoding="utf-8") as f:
-        assert yaml.safe_load(f) == synth.PROMPTS
-    synth.register_prompts()
+        entries = yaml.safe_load(f)
+    assert {k: e["prompt"] for k, e in entries.items()} == synth.PROMPTS
+    assert {k: tuple(e["slots"]) for k, e in entries.items()} == synth.SLOTS
+    prompts.register_corpus_prompts(str(out / "manifest.jsonl"))
     for k, text in synth.PROMPTS.items():
         assert prompts.get_prompt(k) == text
         assert prompts.get_prompt(k, granularity="G4").startswith(synth.SLOTS[k][0])
@@ -173,23 +175,37 @@ def test_video_gaze_lags_the_moving_object(corpus):
     assert lags == [synth.TRACK_LAG] * len(videos)
 
 
-def test_av_gaze_on_the_disc_that_matches_the_audio(corpus):
+def _pitch(wav, sr):
+    """Frequency (Hz) of the strongest spectral peak."""
+    spec = np.abs(np.fft.rfft(wav))
+    return float(np.fft.rfftfreq(len(wav), 1.0 / sr)[np.argmax(spec)])
+
+
+def test_av_gaze_side_is_told_by_the_pitch_only(corpus):
     _, root, recs, _ = corpus
     videos = {}
     for r in recs:
-        if r.dataset == "synth_av_flicker":
+        if r.dataset == "synth_av_pitch":
             videos.setdefault(r.video, []).append(r)
+    sides = {}
     for frames in videos.values():
         frames.sort(key=lambda r: r.frame_index)
         info = frames[0].extra
         wav, sr = sf.read(os.path.join(root, frames[0].audio))
-        hop = int(sr / synth.FPS)       # loudness over 1/FPS s centred on each frame's time
-        loud = np.array([np.sqrt(np.mean(wav[max(0, t * hop - hop // 2):t * hop + hop // 2] ** 2))
-                         for t in range(len(frames))])
-        lum = np.array([[cv2.imread(os.path.join(root, r.stimulus), 0)[int(c[0]), int(c[1])]
-                         for c in info["centres"]] for r in frames], np.float64)
-        corr = [np.corrcoef(loud, lum[:, k])[0, 1] for k in range(3)]
-        assert int(np.argmax(corr)) == info["target"] and max(corr) > 0.8
+        pitch = _pitch(wav, sr)
+        assert abs(pitch - synth.TONE_HZ[info["target"]]) < 2.0
+        (yl, xl), (yr, xr) = info["centres"]
+        assert xl < 0.4 * 96 < 0.6 * 96 < xr                        # a left and a right disc
+        # the two discs look the same: equal crops, and every frame is the first one
+        img = cv2.imread(os.path.join(root, frames[0].stimulus), 0).astype(np.float64)
+        r0 = int(0.11 * 72)
+        crop = lambda y, x: img[int(y) - r0:int(y) + r0, int(x) - r0:int(x) + r0]  # noqa: E731
+        assert abs(crop(yl, xl).mean() - crop(yr, xr).mean()) < 8
+        for r in frames[1:]:
+            assert np.abs(cv2.imread(os.path.join(root, r.stimulus), 0) - img).max() <= 1
+        # people look at the left disc for the low tone, the right disc for the high tone
         gaze = _centroids(root, frames).mean(axis=0)
-        dist = [np.hypot(*(gaze - np.array(c))) for c in info["centres"]]
-        assert int(np.argmin(dist)) == info["target"]
+        side = int(np.hypot(*(gaze - info["centres"][1])) < np.hypot(*(gaze - info["centres"][0])))
+        assert side == info["target"] == int(pitch > 660)
+        sides.setdefault(frames[0].split, set()).add(side)
+    assert sides == {"train": {0, 1}, "val": {0, 1}, "test": {0, 1}}   # both pitches in every split

@@ -10,7 +10,10 @@
   G1 general (same for all), G2 + modality, G3 + viewing intention, G4 all five slots.
 - ``PARAPHRASES``: ≥ 3 hand-written paraphrases per released prompt.
 """
+import os
 import warnings
+
+import yaml
 
 GENERIC = ("Generic visual stimulus observed under free-viewing conditions. "
            "Represents general human visual attention without assumptions about scene type, task or domain.")
@@ -260,9 +263,32 @@ def get_prompt(key, granularity=None, paraphrase=None):
     return _REGISTRY[k]
 
 
+def _yaml_entry(path, key, value):
+    """One prompt-file entry → (text, slots or None, paraphrases or None).
+
+    An entry is the prompt text, or a mapping ``{prompt: text, slots: [5 texts],
+    paraphrases: [texts]}`` (a corpus' own template slots for its G1–G4 prompts)."""
+    where = f"{path}: key {key!r}"
+    if not isinstance(value, dict):
+        return _check_text(value, where), None, None
+    unknown = set(value) - {"prompt", "slots", "paraphrases"}
+    if unknown or "prompt" not in value:
+        raise ValueError(f"{where}: expected a prompt text or a mapping with 'prompt' and optional "
+                         f"'slots' / 'paraphrases', got keys {sorted(value)}")
+    slots_ = value.get("slots")
+    if slots_ is not None and (not isinstance(slots_, list) or len(slots_) != 5):
+        raise ValueError(f"{where}: 'slots' must be a list of 5 texts (stimulus, scene, key "
+                         f"elements, task, bias), got {slots_!r}")
+    para = value.get("paraphrases")
+    if para is not None and (not isinstance(para, list) or not para):
+        raise ValueError(f"{where}: 'paraphrases' must be a non-empty list of texts")
+    return _check_text(value["prompt"], where), slots_, para
+
+
 def load_prompt_yaml(path, register=False):
-    """``{key: text}`` from a YAML mapping of non-empty strings (optionally registered)."""
-    import yaml
+    """``{key: text}`` from a YAML prompt file (optionally registered with its slots and
+    paraphrases). Entries are ``key: text`` or ``key: {prompt: text, slots: [...],
+    paraphrases: [...]}``."""
     try:
         with open(path, encoding="utf-8") as f:
             data = yaml.safe_load(f)
@@ -272,26 +298,21 @@ def load_prompt_yaml(path, register=False):
         raise ValueError(f"{path}: not valid YAML ({e})") from None
     if not isinstance(data, dict) or not data:
         raise ValueError(f"{path}: expected a non-empty mapping key -> prompt text")
-    out = {str(k): _check_text(v, f"{path}: key {k!r}") for k, v in data.items()}
+    entries = {str(k): _yaml_entry(path, k, v) for k, v in data.items()}
+    out = {k: e[0] for k, e in entries.items()}
     unknown = [k for k in out if k not in _REGISTRY and k not in DATASET_PROMPT_KEY]
     if unknown and not register:
         warnings.warn(f"{path}: keys {unknown} are not known prompt/dataset keys")
     if register:
-        register_prompts(out)
+        register_prompts(out, slots={k: e[1] for k, e in entries.items() if e[1]},
+                         paraphrases={k: e[2] for k, e in entries.items() if e[2]})
     return out
 
 
 def register_corpus_prompts(manifest, extra=None):
-    """Register the prompts a corpus brings: ``prompts.yaml`` beside its manifest, then
-    ``extra`` (a user YAML); a SynthAttention manifest also registers its template slots, so
-    its G1–G4 prompts exist."""
-    import json
-    import os
-    with open(manifest, encoding="utf-8") as f:
-        header = json.loads(f.readline() or "{}")
-    if header.get("corpus") == "SynthAttention":
-        from .synth import register_prompts
-        register_prompts()
+    """Register the prompts a corpus brings: ``prompts.yaml`` beside its manifest (with its
+    template slots, so a SynthAttention corpus has its G1–G4 prompts), then ``extra`` (a user
+    YAML)."""
     side = os.path.join(os.path.dirname(os.path.abspath(manifest)), "prompts.yaml")
     for path in ([side] if os.path.isfile(side) else []) + ([extra] if extra else []):
         load_prompt_yaml(path, register=True)

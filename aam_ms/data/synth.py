@@ -5,7 +5,9 @@ Every synthetic dataset fixes a *true* fixation density p(x | stimulus, task). O
 with a Gaussian of σ = 0.04·max(H, W) (the DHF1K recipe), exactly as real eye-tracking maps
 are made. Files use the real on-disk formats: JPEG stimuli, PNG density and binary fixation
 maps, videos as frame folders ``img_%05d.jpg``, 16 kHz ``.wav`` audio, plus ``manifest.jsonl``
-(:mod:`aam_ms.data.manifest`), ``prompts.yaml`` and the true densities as ``.npy``.
+(:mod:`aam_ms.data.manifest`), ``prompts.yaml`` (each dataset's prompt and its five template
+slots, read by :func:`aam_ms.data.prompts.register_corpus_prompts`) and the true densities as
+``.npy``.
 
 Datasets (the prompt decides where people look):
 - ``synth_search_red`` / ``synth_search_blue`` / ``synth_freeview`` share the SAME scenes of
@@ -15,22 +17,28 @@ Datasets (the prompt decides where people look):
   (top-left bias).
 - ``synth_video_track``: a disc moves over static distractors; gaze at frame t is on the disc's
   position at frame t − lag (lag = 3 frames).
-- ``synth_av_flicker``: three discs flicker at different rates; the audio is a 440 Hz tone
-  whose amplitude follows one disc's flicker envelope, and gaze is on that disc.
+- ``synth_av_pitch``: two identical discs, one in the left and one in the right part of the
+  frame; the audio is a steady tone, low (330 Hz) or high (1320 Hz), and gaze is on the left disc
+  for the low tone, on the right disc for the high one. The frames are the same for both, so
+  only the audio tells where people look (half of the clips each way).
 
 CLI: ``python -m aam_ms.data.synth --out DIR [--scale tiny|small] [--seed N]``.
 """
 import argparse
 import json
 import os
+import sys
 import time
 
 import cv2
 import numpy as np
+import soundfile as sf
 import yaml
 
+from aam_ms import cli
 from aam_ms.data.manifest import Record, write_manifest
-from aam_ms.data.prompts import GENERIC
+from aam_ms.data.prompts import GENERIC, load_prompt_yaml
+from aam_ms.fileio import atomic_write, write_bytes
 
 PROMPTS = {
     # short task statements (like a user's prompt): the task words are a large part of each
@@ -41,8 +49,8 @@ PROMPTS = {
     "synth_reading": "Reading a page of word blocks, line by line from the top left.",
     "synth_video_track": "A moving disc among static shapes: gaze tracks the disc with a short "
                          "delay.",
-    "synth_av_flicker": "Flickering discs with a tone: gaze goes to the disc whose flicker "
-                        "follows the loudness of the sound.",
+    "synth_av_pitch": "Two identical discs with a tone: gaze goes to the left disc for a low "
+                      "tone and to the right disc for a high tone.",
 }
 # The five template slots (stimulus, scene, key elements, task, bias) for granularities G1–G4.
 SLOTS = {
@@ -60,17 +68,16 @@ SLOTS = {
     "synth_video_track": ("Synthetic video", "of a moving disc among static shapes",
                           "one moving orange disc", "tracking the moving disc",
                           "gaze lagging a few frames behind the disc"),
-    "synth_av_flicker": ("Synthetic audio-visual video", "of flickering discs with a tone",
-                         "three discs flickering at different rates",
-                         "finding the disc that matches the sound",
-                         "attention on the disc whose flicker follows the loudness"),
+    "synth_av_pitch": ("Synthetic audio-visual video", "of two identical discs with a tone",
+                       "a left and a right disc and a low or high tone",
+                       "finding the disc the pitch points to",
+                       "attention on the left disc for a low tone, the right disc for a high one"),
 }
 IMAGE_DATASETS = ("synth_search_red", "synth_search_blue", "synth_freeview", "synth_reading")
-VIDEO_DATASETS = ("synth_video_track", "synth_av_flicker")
 
 SCALES = {
     # size = (H, W) of the stimuli; frames = frames per video
-    "tiny": dict(size=(72, 96), scenes=80, pages=40, track_videos=8, av_videos=6, frames=16),
+    "tiny": dict(size=(72, 96), scenes=80, pages=40, track_videos=8, av_videos=12, frames=16),
     "small": dict(size=(192, 256), scenes=400, pages=200, track_videos=32, av_videos=24,
                   frames=32),
 }
@@ -80,8 +87,7 @@ TRACK_LAG = 3             # frames between the disc's position and the gaze on i
 FPS = 8.0
 SR = 16000
 AUDIO_WINDOW_S = 2.0
-TONE_HZ = 440.0
-FLICKER_HZ = (0.75, 1.6, 3.1)
+TONE_HZ = (330.0, 1320.0)  # low tone → the left disc, high tone → the right disc (two octaves)
 COLOURS = {"red": (220, 40, 40), "blue": (40, 70, 225), "green": (40, 170, 60),
            "yellow": (225, 205, 40)}
 
@@ -281,33 +287,26 @@ def make_track_video(rng, size, n):
     return frames, np.stack(dens), track, np.array(gaze)
 
 
-def flicker_envelope(hz, phase, t):
-    """Envelope in [0.15, 1]: 0.575 + 0.425·sin(2π·hz·t + phase)."""
-    return 0.575 + 0.425 * np.sin(2 * np.pi * hz * t + phase)
-
-
-def make_av_video(rng, size, n):
-    """Frames, true densities, audio (16 kHz) and the index of the sounding disc."""
+def make_av_video(rng, size, n, target):
+    """Two identical discs (left part / right part of the frame), a steady tone of pitch
+    ``TONE_HZ[target]`` and gaze on disc ``target`` (0 = left, 1 = right) in every frame.
+    Returns frames, true densities (T, H, W), 16 kHz audio and the clip's description."""
     m = min(size)
-    radii = [0.11 * m] * 3
-    centres = _place(rng, size, radii)
-    rates = rng.permutation(FLICKER_HZ)
-    phases = rng.uniform(0, 2 * np.pi, 3)
-    target = int(rng.integers(0, 3))
+    r = 0.11 * m
+    lo, hi = r + 2, size[0] - r - 2
+    centres = [(rng.uniform(lo, hi), rng.uniform(0.12, 0.38) * size[1]),
+               (rng.uniform(lo, hi), rng.uniform(0.62, 0.88) * size[1])]
     bg = _background(rng, size, level=60.0, amp=6.0)
-    frames = []
-    for t in range(n):
-        img = bg.copy()
-        for k in range(3):
-            lum = 255.0 * flicker_envelope(rates[k], phases[k], t / FPS)
-            _draw_shape(img, "circle", centres[k], radii[k], (lum, lum, lum))
-        frames.append(np.clip(img, 0, 255).astype(np.uint8))
-    p = _normalise(gaussian_bump(size, centres[target], 0.5 * radii[target]))
+    for c in centres:
+        _draw_shape(bg, "circle", c, r, (230.0, 230.0, 230.0))
+    frame = np.clip(bg, 0, 255).astype(np.uint8)
+    p = _normalise(gaussian_bump(size, centres[target], 0.5 * r))
     ts = np.arange(int(round(n / FPS * SR))) / SR
-    audio = 0.5 * flicker_envelope(rates[target], phases[target], ts) * np.sin(2 * np.pi * TONE_HZ * ts)
-    info = {"centres": [[float(a), float(b)] for a, b in centres], "flicker_hz": [float(x) for x in rates],
-            "phase": [float(x) for x in phases], "target": target}
-    return frames, np.repeat(p[None], n, axis=0), audio.astype(np.float32), info
+    audio = 0.5 * np.sin(2 * np.pi * TONE_HZ[target] * ts)
+    info = {"centres": [[float(a), float(b)] for a, b in centres], "tone_hz": TONE_HZ[target],
+            "target": int(target)}
+    return [frame.copy() for _ in range(n)], np.repeat(p[None], n, axis=0), \
+        audio.astype(np.float32), info
 
 
 def _split(i, n):
@@ -317,16 +316,24 @@ def _split(i, n):
     return "train" if i < n - 2 * held else ("val" if i < n - held else "test")
 
 
+def _write_encoded(path, ext, a, params=()):
+    ok, buf = cv2.imencode(ext, a, list(params))
+    if not ok:
+        raise OSError(f"cannot encode {path}")
+    write_bytes(path, buf.tobytes())
+
+
 def _write_png(path, a):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    if not cv2.imwrite(path, a):
-        raise OSError(f"cannot write {path}")
+    _write_encoded(path, ".png", a)
 
 
 def _write_jpg(path, rgb):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    if not cv2.imwrite(path, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92]):
-        raise OSError(f"cannot write {path}")
+    _write_encoded(path, ".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
+
+
+def _write_npy(path, a):
+    with atomic_write(path, "wb") as f:
+        np.save(f, a.astype(np.float32))
 
 
 def _save_maps(out, rel, points, size):
@@ -368,8 +375,7 @@ def _image_record(out, ds, split, stim, name, p, size, rng, extra):
     rel = f"{ds}/{name}"
     den, fix = _save_maps(out, rel, pts, size)
     true = f"true/{rel}.npy"
-    os.makedirs(os.path.dirname(os.path.join(out, true)), exist_ok=True)
-    np.save(os.path.join(out, true), p.astype(np.float32))
+    _write_npy(os.path.join(out, true), p)
     return Record(dataset=ds, modality="image", split=split, prompt_key=ds, stimulus=stim,
                   density=den, fixation=fix, size=list(size),
                   extra={"true_density": true, "scene": name, **extra})
@@ -378,14 +384,12 @@ def _image_record(out, ds, split, stim, name, p, size, rng, extra):
 def _video_records(out, ds, vid, split, frames, dens, size, rng, audio, per_frame):
     n = len(frames)
     true = f"true/{ds}/{vid}.npy"
-    os.makedirs(os.path.dirname(os.path.join(out, true)), exist_ok=True)
-    np.save(os.path.join(out, true), dens.astype(np.float32))
+    _write_npy(os.path.join(out, true), dens)
     wav = None
     if audio is not None:
-        import soundfile as sf
         wav = f"audio/{vid}.wav"
-        os.makedirs(os.path.dirname(os.path.join(out, wav)), exist_ok=True)
-        sf.write(os.path.join(out, wav), audio, SR, subtype="PCM_16")
+        with atomic_write(os.path.join(out, wav), "wb") as f:
+            sf.write(f, audio, SR, format="WAV", subtype="PCM_16")
     n_obs = int(rng.integers(8, 16))
     recs = []
     for t in range(n):
@@ -406,7 +410,7 @@ def _video_records(out, ds, vid, split, frames, dens, size, rng, audio, per_fram
 def generate(out, scale="tiny", seed=0):
     """Write the corpus under ``out``; return the list of records (also in manifest.jsonl)."""
     if scale not in SCALES:
-        raise ValueError(f"--scale must be one of {sorted(SCALES)}, got {scale!r}")
+        raise cli.UserError(f"--scale must be one of {sorted(SCALES)}, got {scale!r}")
     cfg = SCALES[scale]
     size, n = cfg["size"], cfg["frames"]
     os.makedirs(out, exist_ok=True)
@@ -421,27 +425,28 @@ def generate(out, scale="tiny", seed=0):
     nv = cfg["av_videos"]
     for v in range(nv):
         rng = _rng(seed, 6, v)
-        frames, dens, audio, info = make_av_video(rng, size, n)
-        recs += _video_records(out, "synth_av_flicker", f"flicker_{v:03d}", _split(v, nv), frames,
+        # alternate sides, so every split holds low- and high-tone clips (the audio swap of
+        # eval then pairs clips of opposite pitch)
+        frames, dens, audio, info = make_av_video(rng, size, n, target=v % 2)
+        recs += _video_records(out, "synth_av_pitch", f"pitch_{v:03d}", _split(v, nv), frames,
                                dens, size, rng, audio, [info] * n)
     write_manifest(os.path.join(out, "manifest.jsonl"), recs, out, corpus="SynthAttention",
                    scale=scale, seed=seed)
-    tmp = os.path.join(out, "prompts.yaml.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        yaml.safe_dump(PROMPTS, f, sort_keys=True, allow_unicode=True, width=1000)
-    os.replace(tmp, os.path.join(out, "prompts.yaml"))
-    register_prompts()
+    path = os.path.join(out, "prompts.yaml")
+    with atomic_write(path, "w") as f:
+        yaml.safe_dump(prompt_file(), f, sort_keys=True, allow_unicode=True, width=1000)
+    load_prompt_yaml(path, register=True)
     return recs
 
 
-def register_prompts():
-    """Add the synthetic datasets' prompts to the prompt table of :mod:`aam_ms.data.prompts`."""
-    from aam_ms.data import prompts
-    prompts.register_prompts(PROMPTS, slots=SLOTS)
+def prompt_file():
+    """Contents of the corpus' ``prompts.yaml``: ``{key: {prompt: text, slots: [5 texts]}}``."""
+    return {k: {"prompt": PROMPTS[k], "slots": list(SLOTS[k])} for k in PROMPTS}
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m aam_ms.data.synth",
+                                 description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, help="output directory")
     ap.add_argument("--scale", default="tiny", choices=sorted(SCALES))
     ap.add_argument("--seed", type=int, default=0)
@@ -457,4 +462,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run(main, prog="aam_ms.data.synth"))
