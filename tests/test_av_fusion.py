@@ -1,34 +1,43 @@
-"""Audio-visual fusion: golden parity, MultiheadAttention semantics, init, dropout, negative sample attack."""
+"""Audio-visual fusion: golden parity (every audio-visual case of the golden set),
+MultiheadAttention semantics, init, dropout, negative sample attack."""
 import numpy as np
 import pytest
 import mindspore as ms
 
-from aam_ms.models.av_fusion import CrossAttention, SelectiveAudioVisualFusion, negative_sample_attack
-from conftest import load_released
+from aam_ms.models.av_fusion import SelectiveAudioVisualFusion, negative_sample_attack
+from conftest import golden_cases, golden_hooks, golden_params, load_released
 
 PREFIX = "head.av_fusion"
+AV_CASES = golden_cases(audio=True)
 
 
 def golden_cell(sd):
-    cell = SelectiveAudioVisualFusion(visual_dim=768, audio_dim=512, hidden_dim=256)
+    """The released fusion at the golden set's widths (read from its weights)."""
+    visual = sd[f"{PREFIX}.visual_proj.weight"]                  # (hidden, visual)
+    audio = sd[f"{PREFIX}.audio_proj.weight"]                    # (hidden, audio)
+    cell = SelectiveAudioVisualFusion(visual_dim=visual.shape[1], audio_dim=audio.shape[1],
+                                      hidden_dim=visual.shape[0])
     load_released(cell, sd, PREFIX)
     return cell
 
 
-def golden_inputs(z):
-    x = z["case3_avvideo.hook.head.motion_modules.3"][0].transpose(1, 0, 2, 3)   # (T, 768, h, w)
-    return ms.Tensor(np.ascontiguousarray(x)), ms.Tensor(z["case3_avvideo.in.audio_emb"])
+def golden_inputs(z, case):
+    """The fusion's inputs in ``case``: the deepest motion module's output and the audio."""
+    level = golden_hooks(case, r"head\.motion_modules\.(\d+)")[-1][1]
+    x = z[f"{case}.hook.head.motion_modules.{level}"][0].transpose(1, 0, 2, 3)   # (T, C, h, w)
+    return ms.Tensor(np.ascontiguousarray(x)), ms.Tensor(z[f"{case}.in.audio_emb"])
 
 
-def test_golden_parity(mode, golden):
+@pytest.mark.parametrize("case", golden_params(AV_CASES, "audio-visual case"))
+def test_golden_parity(mode, golden, case):
     z, sd = golden
     cell = golden_cell(sd)
     cell.set_train(False)
-    out, gate = cell(*golden_inputs(z))
-    ref_out, ref_gate = z["case3_avvideo.hook.head.av_fusion.0"], z["case3_avvideo.hook.head.av_fusion.1"]
+    out, gate = cell(*golden_inputs(z, case))
+    ref_out, ref_gate = z[f"{case}.hook.{PREFIX}.0"], z[f"{case}.hook.{PREFIX}.1"]
     d_out = float(np.abs(out.asnumpy() - ref_out).max())
     d_gate = float(np.abs(gate.asnumpy() - ref_gate).max())
-    print(f"[{mode}] av_fusion: max|Δ out| = {d_out:.3e}, max|Δ gate| = {d_gate:.3e}")
+    print(f"[{mode}] {case} av_fusion: max|Δ out| = {d_out:.3e}, max|Δ gate| = {d_gate:.3e}")
     assert out.shape == ref_out.shape and gate.shape == ref_gate.shape
     assert d_out <= 1e-5 and d_gate <= 1e-6
 
@@ -36,14 +45,17 @@ def test_golden_parity(mode, golden):
 def test_released_names_map_onto_the_cell(golden):
     _, sd = golden
     from aam_ms.convert.aam import name_table
-    table = name_table(SelectiveAudioVisualFusion())
+    table = name_table(golden_cell(sd))
     assert table["norm.gamma"] == "norm.weight" and table["norm.beta"] == "norm.bias"
+    assert table["cross_attn.in_proj_weight"] == "cross_attn.in_proj_weight"
     assert {f"{PREFIX}.{k}" for k in table.values()} == {k for k in sd if k.startswith(PREFIX + ".")}
 
-def test_dropout_only_in_training(golden):
+
+@pytest.mark.parametrize("case", golden_params(AV_CASES[:1], "audio-visual case"))
+def test_dropout_only_in_training(golden, case):
     z, sd = golden
     cell = golden_cell(sd)
-    x, a = golden_inputs(z)
+    x, a = golden_inputs(z, case)
     cell.set_train(False)
     e1, e2 = cell(x, a)[0].asnumpy(), cell(x, a)[0].asnumpy()
     assert np.array_equal(e1, e2)
@@ -53,22 +65,25 @@ def test_dropout_only_in_training(golden):
 
 
 def test_cross_attention_matches_torch(mode):
-    """Several keys (the fusion uses one): same numbers as torch.nn.MultiheadAttention(batch_first)."""
+    """The fusion's attention cell (MindSpore ``nn.MultiheadAttention``, batch_first) with several
+    keys (the fusion uses one): same numbers as torch.nn.MultiheadAttention(batch_first)."""
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
     ref = torch.nn.MultiheadAttention(32, 8, batch_first=True).eval()
     with torch.no_grad():
         ref.in_proj_bias.uniform_(-0.5, 0.5)
         ref.out_proj.bias.uniform_(-0.5, 0.5)
-    cell = CrossAttention(32, 8)
+    cell = SelectiveAudioVisualFusion(visual_dim=16, audio_dim=12, hidden_dim=32).cross_attn
     sd = {k: v.detach().numpy() for k, v in ref.state_dict().items()}
-    ms.load_param_into_net(cell, {k: ms.Parameter(ms.Tensor(v), name=k) for k, v in sd.items()},
-                           strict_load=True)
+    params = {p.name.split("cross_attn.", 1)[1]: p for p in cell.get_parameters()}
+    assert set(params) == set(sd)
+    for k, v in sd.items():
+        params[k].set_data(ms.Tensor(v))
     cell.set_train(False)
     rng = np.random.default_rng(1)
     q, k, v = (rng.normal(0, 1, (2, n, 32)).astype(np.float32) for n in (5, 3, 3))
     want = ref(torch.from_numpy(q), torch.from_numpy(k), torch.from_numpy(v))[0].detach().numpy()
-    got = cell(ms.Tensor(q), ms.Tensor(k), ms.Tensor(v)).asnumpy()
+    got = cell(ms.Tensor(q), ms.Tensor(k), ms.Tensor(v), need_weights=False)[0].asnumpy()
     assert np.abs(got - want).max() <= 1e-5
 
 

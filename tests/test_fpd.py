@@ -7,7 +7,8 @@ from scipy.special import erf
 
 from aam_ms import kernels
 from aam_ms.models.fpd import FokkerPlanckDynamics
-from conftest import load_released
+from conftest import golden_cases, golden_hooks, golden_params, load_released
+
 
 def randomize(cell, seed, scale_overrides=None):
     """Random weights for every parameter (so that all branches matter), deterministic per seed."""
@@ -26,18 +27,27 @@ def randomize(cell, seed, scale_overrides=None):
     return values
 
 
-@pytest.mark.parametrize("level,channels", [(2, 384), (3, 768)])
-def test_golden_parity(mode, golden, level, channels):
+MOTION_HOOKS = [h for case in golden_cases(dynamic=True)
+                for h in golden_hooks(case, r"head\.motion_modules\.(\d+)")]
+
+
+@pytest.mark.parametrize("case_level", golden_params(MOTION_HOOKS, "motion_modules hook"),
+                         ids=lambda h: f"{h[0]}.L{h[1]}" if h else "absent")
+def test_golden_parity(mode, golden, case_level):
+    """Every FPD level of every video case of the golden set, from its projected features."""
+    case, level = case_level
     z, sd = golden
-    cell = FokkerPlanckDynamics(channels)
-    load_released(cell, sd, f"head.motion_modules.{level}")
+    x = z[f"{case}.hook.head.projects.{level}"]                          # (T, C, h, w)
+    prefix = f"head.motion_modules.{level}"
+    cell = FokkerPlanckDynamics(x.shape[1], num_frames=sd[f"{prefix}.time_embedding"].shape[1])
+    load_released(cell, sd, prefix)
     cell.set_train(False)
-    x = z[f"case2_video.hook.head.projects.{level}"]                      # (T, C, h, w)
     x = np.ascontiguousarray(x[None].transpose(0, 2, 1, 3, 4))            # (1, C, T, h, w)
     out = cell(ms.Tensor(x)).asnumpy()
-    ref = z[f"case2_video.hook.head.motion_modules.{level}"]
+    ref = z[f"{case}.hook.{prefix}"]
     delta = float(np.abs(out - ref).max())
-    print(f"[{mode}] motion_modules.{level}: max|Δ| = {delta:.3e} (max|ref| = {np.abs(ref).max():.3f})")
+    print(f"[{mode}] {case} motion_modules.{level}: max|Δ| = {delta:.3e} "
+          f"(max|ref| = {np.abs(ref).max():.3f})")
     assert out.shape == ref.shape
     assert delta <= 1e-5
 
@@ -45,11 +55,15 @@ def test_golden_parity(mode, golden, level, channels):
 def test_released_names_map_onto_the_cell(golden):
     _, sd = golden
     from aam_ms.convert.aam import name_table
-    table = name_table(FokkerPlanckDynamics(768))
-    assert table["temporal_norm.gamma"] == "temporal_norm.weight"
-    assert table["temporal_ffn_norm.beta"] == "temporal_ffn_norm.bias"
-    assert {f"head.motion_modules.3.{k}" for k in table.values()} == \
-        {k for k in sd if k.startswith("head.motion_modules.3.")}
+    levels = sorted({int(k.split(".")[2]) for k in sd if k.startswith("head.motion_modules.")})
+    assert levels, "the released network has no motion modules"
+    for level in levels:
+        prefix = f"head.motion_modules.{level}"
+        table = name_table(FokkerPlanckDynamics(sd[f"{prefix}.temporal_norm.weight"].shape[0]))
+        assert table["temporal_norm.gamma"] == "temporal_norm.weight"
+        assert table["temporal_ffn_norm.beta"] == "temporal_ffn_norm.bias"
+        assert {f"{prefix}.{k}" for k in table.values()} == \
+            {k for k in sd if k.startswith(prefix + ".")}
 
 
 def test_time_embedding_matches_torch_interpolate():

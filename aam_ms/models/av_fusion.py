@@ -4,7 +4,8 @@ Per frame, with visual tokens x (N tokens × C) and one audio embedding a:
 
     q = Linear(x)                 k = v = Linear(a)                 (hidden E = 256)
     g = σ(MLP([mean_tokens q; k]))                                  (last Linear bias init −1)
-    y = CrossAttention(q, k, v)   (8 heads, nn.MultiheadAttention semantics, dropout in training)
+    y = MHA(q, k, v)              (8 heads, ``nn.MultiheadAttention(batch_first=True)``, the
+                                  released torch cell's semantics; dropout in training)
     γ̃, β = MLP(y) (zero-initialised last layer),  γ = tanh(γ̃)
     fused = q·(1 + g·γ) + g·β
     out = LayerNorm(Linear(fused) + x)
@@ -14,47 +15,8 @@ returns the mask on which the gate-sparsity loss (``aam_ms.losses``) penalises t
 """
 import numpy as np
 import mindspore as ms
-from mindspore import nn, ops, Parameter, Tensor
-from mindspore.common.initializer import XavierUniform, initializer
-
-
-class CrossAttention(nn.Cell):
-    """``torch.nn.MultiheadAttention`` (batch_first) forward with its parameter names.
-
-    ``in_proj_weight`` (3E, E) = [W_q; W_k; W_v], ``in_proj_bias`` (3E,), ``out_proj`` Dense(E, E);
-    softmax((q·d^-½) kᵀ) with dropout on the weights in training; returns the attended values only.
-    """
-
-    def __init__(self, embed_dim, num_heads=8, dropout=0.0):
-        super().__init__()
-        if embed_dim % num_heads:
-            raise ValueError(f"CrossAttention: embed_dim={embed_dim} not divisible by num_heads={num_heads}")
-        self.embed_dim = embed_dim
-        self.num_heads = num_heads
-        self.head_dim = embed_dim // num_heads
-        self.in_proj_weight = Parameter(initializer(XavierUniform(), (3 * embed_dim, embed_dim), ms.float32),
-                                        name="in_proj_weight")
-        self.in_proj_bias = Parameter(Tensor(np.zeros(3 * embed_dim, np.float32)), name="in_proj_bias")
-        self.out_proj = nn.Dense(embed_dim, embed_dim, bias_init="zeros")
-        self.attn_drop = nn.Dropout(p=dropout)
-
-    def _heads(self, x, w, b):
-        n, length, _ = x.shape
-        y = ops.matmul(x, w.T) + b
-        return y.reshape(n, length, self.num_heads, self.head_dim).transpose(0, 2, 1, 3)
-
-    def construct(self, query, key, value):
-        e = self.embed_dim
-        n, length, _ = query.shape
-        w, b = self.in_proj_weight, self.in_proj_bias
-        q = self._heads(query, w[:e], b[:e])
-        k = self._heads(key, w[e:2 * e], b[e:2 * e])
-        v = self._heads(value, w[2 * e:], b[2 * e:])
-        q = q * float(np.sqrt(1.0 / self.head_dim))
-        attn = ops.softmax(ops.matmul(q, k.swapaxes(-2, -1)), -1)
-        attn = self.attn_drop(attn)
-        y = ops.matmul(attn, v).transpose(0, 2, 1, 3).reshape(n, length, e)
-        return self.out_proj(y)
+from mindspore import nn, ops, Tensor
+from mindspore.common.initializer import initializer
 
 
 class SelectiveAudioVisualFusion(nn.Cell):
@@ -71,7 +33,11 @@ class SelectiveAudioVisualFusion(nn.Cell):
         self.audio_dim = audio_dim
         self.visual_proj = nn.Dense(visual_dim, hidden_dim)
         self.audio_proj = nn.Dense(audio_dim, hidden_dim)
-        self.cross_attn = CrossAttention(hidden_dim, num_heads, dropout)
+        # parameter names as the released torch cell: in_proj_weight = [W_q; W_k; W_v],
+        # in_proj_bias, out_proj.{weight,bias}; out_proj bias zero at init, as torch's
+        self.cross_attn = nn.MultiheadAttention(hidden_dim, num_heads, dropout=dropout,
+                                                batch_first=True)
+        self.cross_attn.out_proj.bias.set_data(initializer("zeros", (hidden_dim,), ms.float32))
         self.film_generator = nn.SequentialCell([
             nn.Dense(hidden_dim, hidden_dim),
             nn.ReLU(),
@@ -100,7 +66,7 @@ class SelectiveAudioVisualFusion(nn.Cell):
 
         gate = self.relevance_selector(ops.concat((q.mean(1), k.reshape(n, -1)), -1)).reshape(n, 1, 1)
 
-        y = self.cross_attn(q, k, k)
+        y = self.cross_attn(q, k, k, need_weights=False)[0]
         gamma_raw, beta = ops.split(self.film_generator(y), y.shape[-1], -1)
         fused = q * (1 + gate * ops.tanh(gamma_raw)) + gate * beta
         out = self.norm(self.out_proj(fused) + x_tok)
