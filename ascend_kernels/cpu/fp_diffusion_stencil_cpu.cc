@@ -1,7 +1,8 @@
 // CPU twin of the AscendC FPDiffusionStencil / FPDiffusionStencilGrad kernels (op_kernel/).
 //
-// rho, nu: (L, T), row-major, T contiguous. Tiles hold whole rows (FPD_TILE_LEN / T rows), tiles are
-// split into contiguous ranges over blocks. Per interior element (1 <= t <= T-2), same order as the
+// rho, nu: (L, T), row-major, T contiguous. Tiles hold whole rows (FPD_CPU_TILE_LEN / T rows), tiles are
+// split into contiguous ranges over blocks (the AscendC tile length comes from the UB budget in op_host;
+// every element is computed independently, so results do not depend on it). Per interior element (1 <= t <= T-2), same order as the
 // AscendC kernel:
 //   k = dt * nu_t (then min(k, 0.5) with cfl),  lap = (rho_{t-1} - 2*rho_t) + rho_{t+1},
 //   out_t = rho_t + k * lap;  boundary frames and T < 3 copy rho.
@@ -15,9 +16,8 @@
 
 namespace {
 
-// Tiling constants: identical to op_host/fp_diffusion_stencil_tiling.h.
-constexpr int64_t FPD_TILE_LEN = 8192;  // floats per UB tile (whole rows)
-constexpr float FPD_CFL_MAX = 0.5f;     // CFL bound on dt * nu
+constexpr int64_t FPD_CPU_TILE_LEN = 8192;  // elements per CPU work tile (whole rows)
+constexpr float FPD_CFL_MAX = 0.5f;         // CFL bound on dt * nu: identical to op_host/fp_diffusion_stencil_tiling.h
 // Elements below which one thread is faster than waking a team on a shared 2-core host.
 constexpr int64_t FPD_PARALLEL_MIN = int64_t{1} << 20;
 
@@ -33,7 +33,7 @@ int Threads() {
 
 Tiling MakeTiling(int64_t rows, int64_t t, int64_t coreNum) {
   Tiling x{rows, t, 1, 0, 1, 0};
-  x.rowsPerTile = std::max<int64_t>(1, FPD_TILE_LEN / std::max<int64_t>(t, 1));
+  x.rowsPerTile = std::max<int64_t>(1, FPD_CPU_TILE_LEN / std::max<int64_t>(t, 1));
   x.tiles = (rows + x.rowsPerTile - 1) / x.rowsPerTile;
   const int64_t bd = std::max<int64_t>(1, std::min<int64_t>(coreNum, x.tiles));
   x.tilesPerBlock = (x.tiles + bd - 1) / bd;

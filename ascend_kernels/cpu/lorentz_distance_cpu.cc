@@ -1,7 +1,7 @@
 // CPU twin of the AscendC LorentzDistance / LorentzDistanceGrad kernels (op_kernel/).
 //
-// Same tiling (rows of x split into blocks, y streamed in tiles of LD_TILE_M rows) and the same
-// arithmetic order per element as the AscendC kernels:
+// Same grid (rows of x split into blocks, y in tiles of LD_TILE_M rows) and the same arithmetic per
+// element as the AscendC kernels (which split dot products into d-chunks; sums differ in order only):
 //   x0 = sqrt(1/c + |x|^2),  z = (-c) * (<x,y> - x0*y0),  zc = max(z, 1+eps)
 //   acosh(zc) = log1p(w), w = (zc-1) + sqrt((zc-1)*(zc+1)), log1p(w) = ln(1+w) * w / ((1+w)-1)
 //   d = acosh(zc) / sqrt(c)
@@ -17,10 +17,9 @@
 
 namespace {
 
-// Tiling constants: identical to op_host/lorentz_distance_tiling.h.
-constexpr int64_t LD_TILE_M = 64;        // y rows per UB tile
-constexpr int64_t LD_TILE_ELEMS = 8192;  // floats per y tile buffer (tileM * D <= this)
-constexpr int64_t LD_REDUCE_LANES = 8;   // partial sums of a dot product (one 32-byte vector)
+// Constants: identical to op_host/lorentz_distance_tiling.h and op_kernel/lorentz_common.h.
+constexpr int64_t LD_TILE_M = 64;       // y rows per tile
+constexpr int64_t LD_REDUCE_LANES = 8;  // partial sums of a dot product (one 32-byte vector)
 constexpr float LD_NORM_SQ_FLOOR = 1e-30f;
 // Work (N*M*D) below which one thread is faster than waking a team on a shared 2-core host.
 constexpr int64_t LD_PARALLEL_MIN = int64_t{1} << 22;
@@ -41,7 +40,7 @@ int Threads() {
 
 Tiling MakeTiling(int64_t n, int64_t m, int64_t d, int mode, float eps, int64_t coreNum) {
   Tiling t{n, m, d, 1, 1, n, mode, eps};
-  t.tileM = std::max<int64_t>(1, std::min<int64_t>(LD_TILE_M, LD_TILE_ELEMS / std::max<int64_t>(d, 1)));
+  t.tileM = LD_TILE_M;
   int64_t bd = std::max<int64_t>(1, std::min<int64_t>(coreNum, n));
   t.rowsPerBlock = (n + bd - 1) / bd;
   t.blockDim = t.rowsPerBlock > 0 ? (n + t.rowsPerBlock - 1) / t.rowsPerBlock : 1;

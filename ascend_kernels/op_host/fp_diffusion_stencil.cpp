@@ -1,42 +1,79 @@
 // Host side of FPDiffusionStencil and FPDiffusionStencilGrad: tiling, shape/dtype inference, OpDef.
 #include <algorithm>
+#include <cstdint>
 #include "fp_diffusion_stencil_tiling.h"
 #include "register/op_def_registry.h"
 #include "tiling/platform/platform_ascendc.h"
 
 namespace optiling {
+// UB kept free for the scratch that Select and Duplicate use at TMP_UB_OFFSET (184 KB on dav-c220).
+constexpr uint64_t FPD_UB_RESERVED = 8 * 1024;
+constexpr uint32_t FPD_ALIGN = 64;  // tile lengths are whole 256-byte fp32 repeats
+
+static uint64_t AlignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+
+// UB bytes the kernel's InitBuffer calls request for a tile of tileLen elements of `bytesT` bytes
+// (op_kernel/fp_diffusion_stencil*.cpp, Init): double-buffered I/O queues plus fp32 scratch.
+static uint64_t StencilUbBytes(uint64_t tileLen, uint64_t bytesT, bool grad) {
+  if (!grad) {  // 4 in + 1 out queues, mask, 4 fp32 windows
+    return 2 * 5 * tileLen * bytesT + tileLen * 4 + 4 * tileLen * 4;
+  }
+  // 9 in windows, 2 out windows, 3 masks, 9 fp32 windows, compare bits
+  return 2 * 9 * tileLen * bytesT + 2 * 2 * tileLen * bytesT + 3 * tileLen * 4 + 9 * tileLen * 4 +
+         AlignUp(tileLen / 8, 32);
+}
+
+// Largest tile length (a multiple of FPD_ALIGN) whose buffers fit in budget bytes; 0 if none.
+static uint64_t StencilMaxTileLen(uint64_t budget, uint64_t bytesT, bool grad) {
+  uint64_t len = budget / StencilUbBytes(1, bytesT, grad) / FPD_ALIGN * FPD_ALIGN;
+  while (len > 0 && StencilUbBytes(len, bytesT, grad) > budget) {
+    len -= FPD_ALIGN;
+  }
+  return len;
+}
+
+static uint64_t DtypeBytes(ge::DataType dtype) { return dtype == ge::DT_FLOAT ? 4 : 2; }
+
 // rhoIndex: input holding rho (0 forward, 1 backward, whose input 0 is dout).
-static ge::graphStatus StencilTiling(gert::TilingContext* context, size_t rhoIndex) {
+static ge::graphStatus StencilTiling(gert::TilingContext* context, size_t rhoIndex, bool grad) {
   const gert::Shape& shape = context->GetInputShape(rhoIndex)->GetStorageShape();
-  if (shape.GetDimNum() != 2) {
+  if (shape.GetDimNum() != 2 || shape.GetDim(0) <= 0 || shape.GetDim(1) <= 0) {
     return ge::GRAPH_FAILED;
   }
-  const uint32_t rows = static_cast<uint32_t>(shape.GetDim(0));
-  const uint32_t frames = static_cast<uint32_t>(shape.GetDim(1));
-  if (frames == 0 || frames > FPD_TILE_LEN) {
+  auto platform = platform_ascendc::PlatformAscendC(context->GetPlatformInfo());
+  uint64_t ubSize = 0;
+  platform.GetCoreMemSize(platform_ascendc::CoreMemType::UB, ubSize);
+  if (ubSize <= FPD_UB_RESERVED) {
+    return ge::GRAPH_FAILED;
+  }
+  const uint64_t bytesT = DtypeBytes(context->GetInputDesc(rhoIndex)->GetDataType());
+  const uint64_t maxTileLen = StencilMaxTileLen(ubSize - FPD_UB_RESERVED, bytesT, grad);
+  const uint64_t rows = static_cast<uint64_t>(shape.GetDim(0));
+  const uint64_t frames = static_cast<uint64_t>(shape.GetDim(1));
+  if (frames > maxTileLen || rows * frames > UINT32_MAX) {  // a tile holds at least one whole row
     return ge::GRAPH_FAILED;
   }
   const gert::RuntimeAttrs* attrs = context->GetAttrs();
   const float dt = *attrs->GetAttrPointer<float>(0);
   const bool cfl = *attrs->GetAttrPointer<bool>(1);
 
-  auto platform = platform_ascendc::PlatformAscendC(context->GetPlatformInfo());
   const uint32_t coreNum = platform.GetCoreNumAiv();
-  const uint32_t rowsPerTile = std::max<uint32_t>(1, FPD_TILE_LEN / frames);
-  const uint32_t tiles = (rows + rowsPerTile - 1) / rowsPerTile;
-  const uint32_t blocks = std::max<uint32_t>(1, std::min<uint32_t>(coreNum, tiles));
-  const uint32_t tilesPerBlock = (tiles + blocks - 1) / blocks;
-  const uint32_t blockDim = tilesPerBlock > 0 ? (tiles + tilesPerBlock - 1) / tilesPerBlock : 1;
+  const uint64_t rowsPerTile = maxTileLen / frames;
+  const uint64_t tiles = (rows + rowsPerTile - 1) / rowsPerTile;
+  const uint64_t blocks = std::max<uint64_t>(1, std::min<uint64_t>(coreNum, tiles));
+  const uint64_t tilesPerBlock = (tiles + blocks - 1) / blocks;
+  const uint64_t blockDim = (tiles + tilesPerBlock - 1) / tilesPerBlock;
 
   FPDiffusionStencilTilingData tiling;
-  tiling.set_rows(rows);
-  tiling.set_frames(frames);
-  tiling.set_rowsPerTile(rowsPerTile);
-  tiling.set_tiles(tiles);
-  tiling.set_tilesPerBlock(tilesPerBlock);
+  tiling.set_rows(static_cast<uint32_t>(rows));
+  tiling.set_frames(static_cast<uint32_t>(frames));
+  tiling.set_rowsPerTile(static_cast<uint32_t>(rowsPerTile));
+  tiling.set_tiles(static_cast<uint32_t>(tiles));
+  tiling.set_tilesPerBlock(static_cast<uint32_t>(tilesPerBlock));
+  tiling.set_tileLen(static_cast<uint32_t>(AlignUp(rowsPerTile * frames, FPD_ALIGN)));
   tiling.set_dt(dt);
   tiling.set_cfl(cfl ? 1U : 0U);
-  context->SetBlockDim(std::max<uint32_t>(1, blockDim));
+  context->SetBlockDim(static_cast<uint32_t>(blockDim));
   tiling.SaveToBuffer(context->GetRawTilingData()->GetData(), context->GetRawTilingData()->GetCapacity());
   context->GetRawTilingData()->SetDataSize(tiling.GetDataSize());
   size_t* workspace = context->GetWorkspaceSizes(1);
@@ -44,8 +81,8 @@ static ge::graphStatus StencilTiling(gert::TilingContext* context, size_t rhoInd
   return ge::GRAPH_SUCCESS;
 }
 
-static ge::graphStatus ForwardTiling(gert::TilingContext* context) { return StencilTiling(context, 0); }
-static ge::graphStatus GradTiling(gert::TilingContext* context) { return StencilTiling(context, 1); }
+static ge::graphStatus ForwardTiling(gert::TilingContext* context) { return StencilTiling(context, 0, false); }
+static ge::graphStatus GradTiling(gert::TilingContext* context) { return StencilTiling(context, 1, true); }
 }  // namespace optiling
 
 namespace ge {

@@ -1,46 +1,90 @@
 // Host side of LorentzDistance and LorentzDistanceGrad: tiling, shape/dtype inference, OpDef.
 #include <algorithm>
+#include <cstdint>
 #include "lorentz_distance_tiling.h"
 #include "register/op_def_registry.h"
 #include "tiling/platform/platform_ascendc.h"
 
 namespace optiling {
-static ge::graphStatus LorentzTiling(gert::TilingContext* context) {
+// UB kept free for the scratch that Select and Duplicate use at TMP_UB_OFFSET (184 KB on dav-c220).
+constexpr uint64_t LD_UB_RESERVED = 8 * 1024;
+constexpr uint64_t LD_ALIGN = 64;  // d-chunks and resident rows are whole 256-byte fp32 repeats
+
+static uint64_t AlignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+
+// UB bytes the kernel's InitBuffer calls request (op_kernel/lorentz_distance*.cpp, Init) for rows of
+// d elements of bytesT bytes, d-chunks of `chunk` elements and output tiles of tileM distances:
+//   staging queues (x and y chunks; grad: u, v and output chunks), double-buffered, in bytesT;
+//   fp32 rows resident for the whole d (forward: x; grad: u and its gradient accumulator);
+//   3 fp32 chunk scratch rows (partner row, product, ReduceSum work) and 9 fp32 vectors of tileM.
+static uint64_t LorentzUbBytes(uint64_t d, uint64_t chunk, uint64_t tileM, uint64_t bytesT, bool grad) {
+  const uint64_t stage = 2 * AlignUp(chunk * bytesT, 32);
+  const uint64_t queues = grad ? 3 * stage : 2 * stage + 2 * AlignUp(tileM * bytesT, 32);
+  const uint64_t resident = (grad ? 2 : 1) * AlignUp(d, LD_ALIGN) * 4;
+  return queues + resident + 3 * chunk * 4 + 9 * tileM * 4;
+}
+
+// Largest d-chunk (a multiple of LD_ALIGN, at most the aligned row) that fits in budget; 0 if none.
+static uint64_t LorentzChunk(uint64_t budget, uint64_t d, uint64_t tileM, uint64_t bytesT, bool grad) {
+  uint64_t chunk = AlignUp(d, LD_ALIGN);
+  while (chunk > 0 && LorentzUbBytes(d, chunk, tileM, bytesT, grad) > budget) {
+    const uint64_t fixed = LorentzUbBytes(d, 0, tileM, bytesT, grad);
+    const uint64_t perAlign = LorentzUbBytes(d, LD_ALIGN, tileM, bytesT, grad) - fixed;  // bytes per 64 elements
+    const uint64_t fit = budget > fixed ? (budget - fixed) / perAlign * LD_ALIGN : 0;
+    chunk = std::min(chunk - LD_ALIGN, fit);
+  }
+  return chunk;
+}
+
+static ge::graphStatus LorentzTiling(gert::TilingContext* context, bool grad) {
   const gert::Shape& xs = context->GetInputShape(0)->GetStorageShape();
   const gert::Shape& ys = context->GetInputShape(1)->GetStorageShape();
-  if (xs.GetDimNum() != 2 || ys.GetDimNum() != 2 || xs.GetDim(1) != ys.GetDim(1)) {
+  if (xs.GetDimNum() != 2 || ys.GetDimNum() != 2 || xs.GetDim(1) != ys.GetDim(1) || xs.GetDim(0) <= 0 ||
+      ys.GetDim(0) <= 0 || xs.GetDim(1) <= 0) {
     return ge::GRAPH_FAILED;
   }
-  const uint32_t n = static_cast<uint32_t>(xs.GetDim(0));
-  const uint32_t m = static_cast<uint32_t>(ys.GetDim(0));
-  const uint32_t d = static_cast<uint32_t>(xs.GetDim(1));
+  const uint64_t n = static_cast<uint64_t>(xs.GetDim(0));
+  const uint64_t m = static_cast<uint64_t>(ys.GetDim(0));
+  const uint64_t d = static_cast<uint64_t>(xs.GetDim(1));
   const gert::RuntimeAttrs* attrs = context->GetAttrs();
   const int64_t mode = *attrs->GetAttrPointer<int64_t>(0);
   const float eps = *attrs->GetAttrPointer<float>(1);
-  if (d == 0 || d > LD_TILE_ELEMS || mode < 0 || mode > 2 || (mode == 1 && m != n)) {
+  if (mode < 0 || mode > 2 || (mode == 1 && m != n) || n * d > UINT32_MAX || m * d > UINT32_MAX ||
+      n * m > UINT32_MAX) {
     return ge::GRAPH_FAILED;
   }
   auto platform = platform_ascendc::PlatformAscendC(context->GetPlatformInfo());
+  uint64_t ubSize = 0;
+  platform.GetCoreMemSize(platform_ascendc::CoreMemType::UB, ubSize);
+  const uint64_t bytesT = context->GetInputDesc(0)->GetDataType() == ge::DT_FLOAT ? 4 : 2;
+  const uint64_t chunk =
+      ubSize > LD_UB_RESERVED ? LorentzChunk(ubSize - LD_UB_RESERVED, d, LD_TILE_M, bytesT, grad) : 0;
+  if (chunk == 0) {  // the fp32 row(s) of length d do not fit in UB
+    return ge::GRAPH_FAILED;
+  }
   const uint32_t coreNum = platform.GetCoreNumAiv();
-  const uint32_t tileM = std::max<uint32_t>(1, std::min<uint32_t>(LD_TILE_M, LD_TILE_ELEMS / d));
-  const uint32_t blocks = std::max<uint32_t>(1, std::min<uint32_t>(coreNum, n));
-  const uint32_t rowsPerBlock = std::max<uint32_t>(1, (n + blocks - 1) / blocks);
+  const uint64_t blocks = std::max<uint64_t>(1, std::min<uint64_t>(coreNum, n));
+  const uint64_t rowsPerBlock = (n + blocks - 1) / blocks;
 
   LorentzDistanceTilingData tiling;
-  tiling.set_n(n);
-  tiling.set_m(m);
-  tiling.set_d(d);
-  tiling.set_tileM(tileM);
-  tiling.set_rowsPerBlock(rowsPerBlock);
+  tiling.set_n(static_cast<uint32_t>(n));
+  tiling.set_m(static_cast<uint32_t>(m));
+  tiling.set_d(static_cast<uint32_t>(d));
+  tiling.set_tileM(LD_TILE_M);
+  tiling.set_rowsPerBlock(static_cast<uint32_t>(rowsPerBlock));
   tiling.set_mode(static_cast<uint32_t>(mode));
+  tiling.set_chunk(static_cast<uint32_t>(chunk));
   tiling.set_eps(eps);
-  context->SetBlockDim(std::max<uint32_t>(1, (n + rowsPerBlock - 1) / rowsPerBlock));
+  context->SetBlockDim(static_cast<uint32_t>((n + rowsPerBlock - 1) / rowsPerBlock));
   tiling.SaveToBuffer(context->GetRawTilingData()->GetData(), context->GetRawTilingData()->GetCapacity());
   context->GetRawTilingData()->SetDataSize(tiling.GetDataSize());
   size_t* workspace = context->GetWorkspaceSizes(1);
   workspace[0] = platform.GetLibApiWorkSpaceSize();
   return ge::GRAPH_SUCCESS;
 }
+
+static ge::graphStatus ForwardTiling(gert::TilingContext* context) { return LorentzTiling(context, false); }
+static ge::graphStatus GradTiling(gert::TilingContext* context) { return LorentzTiling(context, true); }
 }  // namespace optiling
 
 namespace ge {
@@ -93,7 +137,7 @@ class LorentzDistance : public OpDef {
     this->Attr("mode").AttrType(OPTIONAL).Int(0);
     this->Attr("eps").AttrType(OPTIONAL).Float(1e-4f);
     this->SetInferShape(ge::ForwardInferShape).SetInferDataType(ge::ForwardInferDataType);
-    this->AICore().SetTiling(optiling::LorentzTiling);
+    this->AICore().SetTiling(optiling::ForwardTiling);
     this->AICore().AddConfig("ascend910b");
   }
 };
@@ -111,7 +155,7 @@ class LorentzDistanceGrad : public OpDef {
     this->Attr("mode").AttrType(OPTIONAL).Int(0);
     this->Attr("eps").AttrType(OPTIONAL).Float(1e-4f);
     this->SetInferShape(ge::GradInferShape).SetInferDataType(ge::GradInferDataType);
-    this->AICore().SetTiling(optiling::LorentzTiling);
+    this->AICore().SetTiling(optiling::GradTiling);
     this->AICore().AddConfig("ascend910b");
   }
 };

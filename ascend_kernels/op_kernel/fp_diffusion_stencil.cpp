@@ -5,7 +5,6 @@
 #include "kernel_operator.h"
 
 constexpr int32_t BUFFER_NUM = 2;
-constexpr uint32_t FPD_TILE_LEN = 8192;  // same as op_host/fp_diffusion_stencil_tiling.h
 constexpr float FPD_CFL_MAX = 0.5f;
 
 template <typename T>
@@ -16,6 +15,7 @@ class KernelFPDiffusionStencil {
     frames_ = td.frames;
     rows_ = td.rows;
     rowsPerTile_ = td.rowsPerTile;
+    tileLen_ = td.tileLen;
     dt_ = td.dt;
     cfl_ = td.cfl != 0;
     tileBegin_ = AscendC::GetBlockIdx() * td.tilesPerBlock;
@@ -23,8 +23,8 @@ class KernelFPDiffusionStencil {
     rhoGm_.SetGlobalBuffer((__gm__ T*)rho, rows_ * frames_);
     nuGm_.SetGlobalBuffer((__gm__ T*)nu, rows_ * frames_);
     outGm_.SetGlobalBuffer((__gm__ T*)out, rows_ * frames_);
-    const uint32_t bytesT = FPD_TILE_LEN * sizeof(T);
-    const uint32_t bytesF = FPD_TILE_LEN * sizeof(float);
+    const uint32_t bytesT = tileLen_ * sizeof(T);
+    const uint32_t bytesF = tileLen_ * sizeof(float);
     pipe_.InitBuffer(inPrev_, BUFFER_NUM, bytesT);
     pipe_.InitBuffer(inCur_, BUFFER_NUM, bytesT);
     pipe_.InitBuffer(inNext_, BUFFER_NUM, bytesT);
@@ -51,7 +51,7 @@ class KernelFPDiffusionStencil {
   // mask[k] = 1 when flat position k+1 of a tile is an interior frame (tiles start at a row).
   __aicore__ inline void BuildMask() {
     AscendC::LocalTensor<float> mask = maskBuf_.Get<float>();
-    for (uint32_t k = 0; k + 2 <= FPD_TILE_LEN; ++k) {
+    for (uint32_t k = 0; k + 2 <= tileLen_; ++k) {
       const uint32_t t = (k + 1) % frames_;
       mask.SetValue(k, (t != 0 && t != frames_ - 1) ? 1.0f : 0.0f);
     }
@@ -90,9 +90,9 @@ class KernelFPDiffusionStencil {
     AscendC::LocalTensor<T> outT = outQue_.AllocTensor<T>();
     AscendC::LocalTensor<float> f = f32Buf_.Get<float>();
     AscendC::LocalTensor<float> prev = f;
-    AscendC::LocalTensor<float> cur = f[FPD_TILE_LEN];
-    AscendC::LocalTensor<float> next = f[2 * FPD_TILE_LEN];
-    AscendC::LocalTensor<float> coef = f[3 * FPD_TILE_LEN];
+    AscendC::LocalTensor<float> cur = f[tileLen_];
+    AscendC::LocalTensor<float> next = f[2 * tileLen_];
+    AscendC::LocalTensor<float> coef = f[3 * tileLen_];
     AscendC::LocalTensor<float> mask = maskBuf_.Get<float>();
     ToFloat(prev, prevT, inner);
     ToFloat(cur, curT, inner);
@@ -133,7 +133,7 @@ class KernelFPDiffusionStencil {
   AscendC::TQue<AscendC::TPosition::VECOUT, BUFFER_NUM> outQue_;
   AscendC::TBuf<AscendC::TPosition::VECCALC> maskBuf_, f32Buf_;
   AscendC::GlobalTensor<T> rhoGm_, nuGm_, outGm_;
-  uint32_t frames_ = 0, rows_ = 0, rowsPerTile_ = 0, tileBegin_ = 0, tileEnd_ = 0;
+  uint32_t frames_ = 0, rows_ = 0, rowsPerTile_ = 0, tileLen_ = 0, tileBegin_ = 0, tileEnd_ = 0;
   float dt_ = 1.0f;
   bool cfl_ = false;
 };

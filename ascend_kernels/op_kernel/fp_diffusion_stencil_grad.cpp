@@ -6,7 +6,6 @@
 #include "kernel_operator.h"
 
 constexpr int32_t BUFFER_NUM = 2;
-constexpr uint32_t FPD_TILE_LEN = 8192;  // same as op_host/fp_diffusion_stencil_tiling.h
 constexpr float FPD_CFL_MAX = 0.5f;
 
 template <typename T>
@@ -18,6 +17,7 @@ class KernelFPDiffusionStencilGrad {
     frames_ = td.frames;
     rows_ = td.rows;
     rowsPerTile_ = td.rowsPerTile;
+    tileLen_ = td.tileLen;
     dt_ = td.dt;
     cfl_ = td.cfl != 0;
     tileBegin_ = AscendC::GetBlockIdx() * td.tilesPerBlock;
@@ -28,11 +28,11 @@ class KernelFPDiffusionStencilGrad {
     nuGm_.SetGlobalBuffer((__gm__ T*)nu, total);
     drhoGm_.SetGlobalBuffer((__gm__ T*)drho, total);
     dnuGm_.SetGlobalBuffer((__gm__ T*)dnu, total);
-    pipe_.InitBuffer(inQue_, BUFFER_NUM, 9 * FPD_TILE_LEN * sizeof(T));
-    pipe_.InitBuffer(outQue_, BUFFER_NUM, 2 * FPD_TILE_LEN * sizeof(T));
-    pipe_.InitBuffer(maskBuf_, 3 * FPD_TILE_LEN * sizeof(float));
-    pipe_.InitBuffer(f32Buf_, 9 * FPD_TILE_LEN * sizeof(float));
-    pipe_.InitBuffer(cmpBuf_, FPD_TILE_LEN / 8);
+    pipe_.InitBuffer(inQue_, BUFFER_NUM, 9 * tileLen_ * sizeof(T));
+    pipe_.InitBuffer(outQue_, BUFFER_NUM, 2 * tileLen_ * sizeof(T));
+    pipe_.InitBuffer(maskBuf_, 3 * tileLen_ * sizeof(float));
+    pipe_.InitBuffer(f32Buf_, 9 * tileLen_ * sizeof(float));
+    pipe_.InitBuffer(cmpBuf_, (tileLen_ / 8 + 31) / 32 * 32);
     BuildMasks();
   }
 
@@ -53,9 +53,9 @@ class KernelFPDiffusionStencilGrad {
   __aicore__ inline void BuildMasks() {
     AscendC::LocalTensor<float> mask = maskBuf_.Get<float>();
     for (uint32_t s = 0; s < 3; ++s) {
-      for (uint32_t k = 0; k + 2 <= FPD_TILE_LEN; ++k) {
+      for (uint32_t k = 0; k + 2 <= tileLen_; ++k) {
         const uint32_t t = (k + s) % frames_;
-        mask.SetValue(s * FPD_TILE_LEN + k, (t != 0 && t != frames_ - 1) ? 1.0f : 0.0f);
+        mask.SetValue(s * tileLen_ + k, (t != 0 && t != frames_ - 1) ? 1.0f : 0.0f);
       }
     }
   }
@@ -70,9 +70,9 @@ class KernelFPDiffusionStencilGrad {
   __aicore__ inline void CopyIn(uint32_t base, uint32_t inner) {
     AscendC::LocalTensor<T> in = inQue_.AllocTensor<T>();
     for (uint32_t s = 0; s < 3; ++s) {
-      Load(in[s * FPD_TILE_LEN], gGm_, base + s, inner);
-      Load(in[(3 + s) * FPD_TILE_LEN], nuGm_, base + s, inner);
-      Load(in[(6 + s) * FPD_TILE_LEN], rhoGm_, base + s, inner);
+      Load(in[s * tileLen_], gGm_, base + s, inner);
+      Load(in[(3 + s) * tileLen_], nuGm_, base + s, inner);
+      Load(in[(6 + s) * tileLen_], rhoGm_, base + s, inner);
     }
     inQue_.EnQue(in);
   }
@@ -100,18 +100,18 @@ class KernelFPDiffusionStencilGrad {
     AscendC::LocalTensor<float> f = f32Buf_.Get<float>();
     AscendC::LocalTensor<float> mask = maskBuf_.Get<float>();
     for (uint32_t w = 0; w < 9; ++w) {
-      ToFloat(f[w * FPD_TILE_LEN], in[w * FPD_TILE_LEN], inner);
+      ToFloat(f[w * tileLen_], in[w * tileLen_], inner);
     }
     inQue_.FreeTensor(in);
-    AscendC::LocalTensor<float> gPrev = f, gCur = f[FPD_TILE_LEN], gNext = f[2 * FPD_TILE_LEN];
-    AscendC::LocalTensor<float> kPrev = f[3 * FPD_TILE_LEN], kCur = f[4 * FPD_TILE_LEN];
-    AscendC::LocalTensor<float> kNext = f[5 * FPD_TILE_LEN];
-    AscendC::LocalTensor<float> lap = f[6 * FPD_TILE_LEN], rhoCur = f[7 * FPD_TILE_LEN];
-    AscendC::LocalTensor<float> rhoNext = f[8 * FPD_TILE_LEN];
+    AscendC::LocalTensor<float> gPrev = f, gCur = f[tileLen_], gNext = f[2 * tileLen_];
+    AscendC::LocalTensor<float> kPrev = f[3 * tileLen_], kCur = f[4 * tileLen_];
+    AscendC::LocalTensor<float> kNext = f[5 * tileLen_];
+    AscendC::LocalTensor<float> lap = f[6 * tileLen_], rhoCur = f[7 * tileLen_];
+    AscendC::LocalTensor<float> rhoNext = f[8 * tileLen_];
     for (uint32_t s = 0; s < 3; ++s) {  // k = dt * nu * interior (then min(k, 1/2))
-      AscendC::LocalTensor<float> k = f[(3 + s) * FPD_TILE_LEN];
+      AscendC::LocalTensor<float> k = f[(3 + s) * tileLen_];
       AscendC::Muls(k, k, dt_, inner);
-      AscendC::Mul(k, k, mask[s * FPD_TILE_LEN], inner);
+      AscendC::Mul(k, k, mask[s * tileLen_], inner);
     }
     AscendC::LocalTensor<T> out = outQue_.AllocTensor<T>();
     // dnu = (g * lap) * dt on interior, unclamped positions (k_cur < 1/2 or no CFL)
@@ -119,16 +119,18 @@ class KernelFPDiffusionStencilGrad {
     AscendC::Add(lap, lap, rhoNext, inner);
     AscendC::Mul(lap, gCur, lap, inner);
     AscendC::Muls(lap, lap, dt_, inner);
-    AscendC::Mul(lap, lap, mask[FPD_TILE_LEN], inner);
+    AscendC::Mul(lap, lap, mask[tileLen_], inner);
     if (cfl_) {
       AscendC::LocalTensor<uint8_t> pass = cmpBuf_.Get<uint8_t>();
-      AscendC::CompareScalar(pass, kCur, FPD_CFL_MAX, AscendC::CMPMODE::LE, inner);
+      // CompareScalar runs whole 256-byte repeats only: round its count up (kCur holds tileLen_ floats).
+      const uint32_t cmpCount = (inner + 63) / 64 * 64;
+      AscendC::CompareScalar(pass, kCur, FPD_CFL_MAX, AscendC::CMPMODE::LE, cmpCount);
       AscendC::Select(lap, pass, lap, 0.0f, AscendC::SELMODE::VSEL_TENSOR_SCALAR_MODE, inner);
       for (uint32_t s = 0; s < 3; ++s) {
-        AscendC::Mins(f[(3 + s) * FPD_TILE_LEN], f[(3 + s) * FPD_TILE_LEN], FPD_CFL_MAX, inner);
+        AscendC::Mins(f[(3 + s) * tileLen_], f[(3 + s) * tileLen_], FPD_CFL_MAX, inner);
       }
     }
-    FromFloat(out[FPD_TILE_LEN], lap, inner);
+    FromFloat(out[tileLen_], lap, inner);
     // drho = (g - 2 g k) + (g_prev k_prev + g_next k_next)
     AscendC::Mul(kCur, gCur, kCur, inner);
     AscendC::Axpy(gCur, kCur, -2.0f, inner);
@@ -144,7 +146,7 @@ class KernelFPDiffusionStencilGrad {
     AscendC::LocalTensor<T> out = outQue_.DeQue<T>();
     AscendC::DataCopyExtParams params{1, static_cast<uint32_t>(inner * sizeof(T)), 0, 0, 0};
     AscendC::DataCopyPad(drhoGm_[base + 1], out, params);
-    AscendC::DataCopyPad(dnuGm_[base + 1], out[FPD_TILE_LEN], params);
+    AscendC::DataCopyPad(dnuGm_[base + 1], out[tileLen_], params);
     outQue_.FreeTensor(out);
     for (uint32_t e = 0; e < 2; ++e) {  // boundary frames: dnu = 0, drho = g + g_nb * k_nb
       const uint32_t pos = e == 0 ? base : base + inner + 1;
@@ -165,7 +167,7 @@ class KernelFPDiffusionStencilGrad {
   AscendC::TQue<AscendC::TPosition::VECOUT, BUFFER_NUM> outQue_;
   AscendC::TBuf<AscendC::TPosition::VECCALC> maskBuf_, f32Buf_, cmpBuf_;
   AscendC::GlobalTensor<T> gGm_, rhoGm_, nuGm_, drhoGm_, dnuGm_;
-  uint32_t frames_ = 0, rows_ = 0, rowsPerTile_ = 0, tileBegin_ = 0, tileEnd_ = 0;
+  uint32_t frames_ = 0, rows_ = 0, rowsPerTile_ = 0, tileLen_ = 0, tileBegin_ = 0, tileEnd_ = 0;
   float dt_ = 1.0f;
   bool cfl_ = false;
 };
