@@ -34,10 +34,11 @@ def _golden_model(meta, kernels):
     from aam_ms.convert import aam as conv
     from aam_ms.convert.wr1 import generate
     from aam_ms.models.registry import create_model
+    from aam_ms.weights import set_params
     net = create_model(f"aam_{meta['variant']}", kernels=kernels)
     params, report = conv.torch_to_ms(generate(str(KEYS)), net)
     report.raise_if_partial("WR-1 golden weights")
-    conv.load_params(net, params)
+    set_params(net, params)
     net.set_train(False)
     return net
 

@@ -10,7 +10,9 @@ from torch import nn  # noqa: E402
 
 from aam_ms.audio.features import centred_windows, frame_signal, resample  # noqa: E402
 from aam_ms.convert import wav2clip as conv  # noqa: E402
+from aam_ms.cli import run  # noqa: E402
 from aam_ms.convert.__main__ import main as convert_main  # noqa: E402
+from aam_ms.weights import load_weights, set_params  # noqa: E402
 from aam_ms.models.encoders.wav2clip import Wav2CLIP, Wav2CLIPConfig  # noqa: E402
 
 WIDTHS, UNITS = (8, 16, 32, 64), (64, 64, 64)
@@ -129,8 +131,7 @@ def _np(ck):
 def ours(ref):
     params, report = conv.convert_state_dict(_np(_checkpoint(ref)))
     assert report.ok and not report.unexpected, report.summary()
-    from aam_ms.convert.clip import load_params
-    model = load_params(Wav2CLIP(conv.config_from_state_dict(_np(_checkpoint(ref)))), params)
+    model = set_params(Wav2CLIP(conv.config_from_state_dict(_np(_checkpoint(ref)))), params)
     model.set_train(False)
     return model
 
@@ -231,11 +232,13 @@ def test_cli_and_loader(ref, ours, tmp_path):
     loaded = ms.load_checkpoint(str(dst))
     assert np.array_equal(loaded["encoder.bn1.moving_variance"].asnumpy(),
                           ref.encoder.bn1.running_var.numpy())
-    model = conv.load_audio_encoder(str(src))
+    model = Wav2CLIP(conv.config_from_state_dict(_np(_checkpoint(ref))))
+    assert load_weights(model, str(src)).ok          # the released .pt, converted on load
+    model.set_train(False)
     x = _audio(2, 8000, seed=5)
     assert np.abs(model.embed(x) - ours.embed(x)).max() == 0
     ck = _checkpoint(ref)
     ck["audio_encoder.layer1.0.conv1.weight"] = torch.zeros(8, 8, 5, 5)
     torch.save(ck, str(src))
-    assert convert_main(["wav2clip", str(src), str(tmp_path / "partial.ckpt")]) == 1
+    assert run(convert_main, ["wav2clip", str(src), str(tmp_path / "partial.ckpt")]) == 2
     assert not (tmp_path / "partial.ckpt").exists()

@@ -1,57 +1,72 @@
-"""``python -m aam_ms.convert <kind> SRC DST ...`` — PyTorch checkpoints → MindSpore.
+"""``python -m aam_ms.convert <kind> SRC DST ...`` — released PyTorch checkpoints ↔ MindSpore.
 
-Each converter module exposes ``register(subparsers)``, which adds one subcommand whose
-``func(args)`` converts and returns a ``MappingReport`` (printed here; exit 1 when the load was
-partial and refused), an exit status (int), or None (success); ``ValueError`` /
-``FileNotFoundError`` mean a refused load (exit 1). A converter module that fails to import
-is listed, not fatal.
+The kinds are the entries of :data:`aam_ms.weights.CONVERTERS`; each converter module's
+``register(subparsers)`` adds its options and a ``func(state_dict, args)`` that returns
+(tensors, MappingReport). SRC is read with :func:`aam_ms.weights.read_tensors` (safe loading
+only), the mapping report is printed, and DST is written atomically — unless the load was
+partial (``--allow-partial`` writes it anyway) or DST already exists (``--overwrite``): a
+converter never replaces a file it was not asked to. Bad input exits 2 with one line.
 """
 import argparse
-import importlib
+import os
 import sys
 
-CONVERTERS = ("dinov3", "clip", "wav2clip", "aam")
+from .. import cli, weights
+from . import aam, clip, dinov3, wav2clip
+
+MODULES = {"aam": aam, "dinov3": dinov3, "clip": clip, "wav2clip": wav2clip}
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m aam_ms.convert", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m aam_ms.convert",
+                                     description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="kind", metavar="KIND")
-    unavailable = {}
-    for name in CONVERTERS:
-        try:
-            importlib.import_module(f"aam_ms.convert.{name}").register(sub)
-        except Exception as e:  # a broken converter must not hide the others
-            unavailable[name] = f"{type(e).__name__}: {e}"
-    if unavailable:
-        parser.epilog = "unavailable converters: " + "; ".join(
-            f"{k} ({v})" for k, v in unavailable.items())
-    return parser, unavailable
+    for name in weights.CONVERTERS:          # the one table; each module adds its options
+        p = MODULES[name].register(sub)
+        p.add_argument("--allow-partial", action="store_true", help="write even if keys disagree")
+        p.add_argument("--overwrite", action="store_true", help="replace an existing DST")
+    return parser
+
+
+def check_output(dst, suffix, overwrite):
+    """Refuse a DST of the wrong kind, an existing DST (unless ``overwrite``) or an unwritable
+    folder — before any tensor is read."""
+    if not dst.endswith(suffix):
+        raise cli.UserError(f"{dst}: the output of this conversion is a {suffix} file; "
+                            f"name it *{suffix}")
+    if os.path.isdir(dst):
+        raise cli.UserError(f"{dst} is a folder; give the output file name")
+    if os.path.exists(dst) and not overwrite:
+        raise cli.UserError(f"{dst} already exists; choose another name or pass --overwrite")
+    folder = os.path.dirname(os.path.abspath(dst))
+    while not os.path.isdir(folder):
+        folder = os.path.dirname(folder)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise cli.UserError(f"cannot write {dst}: {folder} is not writable")
 
 
 def main(argv=None):
-    parser, unavailable = build_parser()
-    for name, why in unavailable.items():
-        print(f"[convert] converter '{name}' unavailable: {why}", file=sys.stderr)
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
+    parser = build_parser()
+    a = parser.parse_args(argv)
+    if not a.kind:
         parser.print_help()
         return 2
+    reverse = getattr(a, "reverse", False)
+    check_output(a.dst, ".safetensors" if reverse else ".ckpt", a.overwrite)
+    sd = weights.read_tensors(a.src)
     try:
-        report = args.func(args)
-    except (ValueError, FileNotFoundError) as e:
-        print(f"[convert] {args.kind}: {e}", file=sys.stderr)
-        return 1
-    if report is None or isinstance(report, int):
-        return report or 0
+        tensors, report = a.func(sd, a)
+    except ValueError as e:     # the converter's "this is not a <kind> checkpoint"
+        raise cli.UserError(f"{a.src}: {str(e).splitlines()[0]}") from e
     print(report.summary())
-    if not report.ok:
-        written = getattr(args, "allow_partial", False)
-        print(f"[convert] {args.kind}: partial load "
-              + ("written anyway (--allow-partial)" if written else "refused, nothing written"),
-              file=sys.stderr)
-        return 0 if written else 1
+    if not report.ok and not a.allow_partial:
+        raise cli.UserError(f"{a.src}: partial {a.kind} load refused, nothing written "
+                            f"({report.line()}); --allow-partial writes it anyway")
+    weights.check_finite(tensors, a.src)
+    (weights.save_safetensors if reverse else weights.save_ckpt)(tensors, a.dst)
+    print(f"[convert] {a.kind}: wrote {len(tensors)} tensors to {a.dst}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run(main, prog="aam-convert"))

@@ -14,7 +14,8 @@ import re
 import numpy as np
 from mindspore import nn
 
-from .common import MappingReport, load_params, load_torch_state_dict, write_converted
+from ..models.registry import create_model
+from .common import MappingReport, match_own_names
 
 _ALIAS = re.compile(r"^(.*\.attn\.(?:qkv|proj))\.(weight|bias)$")
 _NORMS = (nn.LayerNorm, nn.GroupNorm)
@@ -82,12 +83,14 @@ def torch_to_ms(torch_sd, net):
 
 
 def ms_to_torch(params, net):
-    """MindSpore parameters → released state-dict layout, LoRA aliases included."""
+    """MindSpore parameters → released state-dict layout, LoRA aliases included; every tensor
+    keeps the shape of its parameter (0-d stays 0-d)."""
     table = name_table(net)
+    shapes = {p.name: tuple(p.shape) for p in net.get_parameters()}
     out = {}
     for ms_name, key in table.items():
         v = params[ms_name]
-        v = v.asnumpy() if hasattr(v, "asnumpy") else np.asarray(v)
+        v = (v.asnumpy() if hasattr(v, "asnumpy") else np.asarray(v)).reshape(shapes[ms_name])
         out[key] = v
         m = re.match(r"^(.*\.attn\.(?:qkv|proj))\.base\.(weight|bias)$", key)
         if m:
@@ -95,81 +98,37 @@ def ms_to_torch(params, net):
     return out
 
 
-
-
-def load_pretrained(net, path):
-    """Fill ``net`` from a MindSpore ``.ckpt`` or a released PyTorch/safetensors state dict."""
-    import mindspore as ms
-    if str(path).endswith(".ckpt"):
-        return load_params(net, ms.load_checkpoint(str(path)))
-    params, report = torch_to_ms(load_torch_state_dict(str(path)), net)
-    report.raise_if_partial(str(path))
-    return load_params(net, params)
-
-
-def infer_model_name(torch_sd):
-    """Registry name for a released state dict, from the backbone width."""
-    w = torch_sd.get("backbone.patch_embed.proj.weight")
+def infer_model_name(sd):
+    """Registry name for a released state dict or one of our checkpoints, from the backbone
+    width (``backbone.patch_embed.proj.weight`` has the same name in both)."""
+    w = sd.get("backbone.patch_embed.proj.weight")
     if w is None or w.shape[0] not in _EMBED_TO_VARIANT:
         raise ValueError("cannot infer the AAM variant (backbone.patch_embed.proj.weight missing "
                          "or of unknown width); pass --model")
     return _EMBED_TO_VARIANT[w.shape[0]]
 
 
-def convert(src, dst, model=None, allow_partial=False):
-    """Released ``src`` → MindSpore checkpoint ``dst`` (not written on a refused partial load)."""
-    from aam_ms.models.registry import create_model
-    sd = load_torch_state_dict(src)
-    net = create_model(model or infer_model_name(sd))
-    params, report = torch_to_ms(sd, net)
-    return write_converted(params, report, dst, allow_partial)
-
-
-def export(src, dst, model):
-    """MindSpore checkpoint ``src`` of ``model`` → released-layout ``.safetensors`` ``dst``."""
-    import os
-    import tempfile
-
-    import mindspore as ms
-    from safetensors.numpy import save_file
-
-    from aam_ms.models.registry import create_model
-    net = create_model(model)
-    out = ms_to_torch(ms.load_checkpoint(src), net)
-    d = os.path.dirname(os.path.abspath(dst))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".safetensors", dir=d)
-    os.close(fd)
-    try:
-        save_file({k: np.ascontiguousarray(v, np.float32) for k, v in out.items()}, tmp)
-        os.replace(tmp, dst)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return len(out)
-
-
-def _run(a):
-    if a.reverse:
-        if not a.model:
-            raise SystemExit("aam --reverse needs --model")
-        print(f"wrote {export(a.src, a.dst, a.model)} tensors to {a.dst}")
-        return 0
-    report = convert(a.src, a.dst, a.model, a.allow_partial)
-    print(report.summary())
-    return 0 if report.ok or a.allow_partial else 1
+def _cli(sd, a):
+    """``convert aam``: released → ours, or with ``--reverse`` ours → released."""
+    net = create_model(a.model or infer_model_name(sd))
+    if not a.reverse:
+        return torch_to_ms(sd, net)
+    params, report = match_own_names(sd, net)
+    if not report.ok:           # the released layout needs every parameter
+        raise ValueError(f"not a checkpoint of {a.model or infer_model_name(sd)} "
+                         f"({report.line()}); pass the --model it was trained as")
+    return ms_to_torch(params, net), report
 
 
 def register(subparsers):
     p = subparsers.add_parser("aam", help="released AAM (DPT) state dict ↔ MindSpore AAM ckpt")
-    p.add_argument("src", help="released .pth/.pt/.safetensors (or a .ckpt with --reverse)")
+    p.add_argument("src", help="released .pth/.pt/.safetensors (or our .ckpt with --reverse)")
     p.add_argument("dst", help="output .ckpt (or .safetensors with --reverse)")
-    p.add_argument("--model", default=None, help="registry name (default: from the backbone width)")
+    p.add_argument("--model", default=None, help="registry name or a config YAML with a model "
+                   "section, e.g. a run's config.yaml (default: from the backbone width)")
     p.add_argument("--reverse", action="store_true", help="MindSpore .ckpt → released layout")
-    p.add_argument("--allow-partial", action="store_true", help="write even if keys disagree")
-    p.set_defaults(func=_run)
+    p.set_defaults(func=_cli)
     return p
 
 
-__all__ = ["name_table", "torch_to_ms", "ms_to_torch", "load_params", "load_pretrained",
-           "convert", "export", "register", "infer_model_name"]
+__all__ = ["name_table", "torch_to_ms", "ms_to_torch", "infer_model_name", "register"]

@@ -9,12 +9,11 @@ one-to-one onto ours (LayerNorm ``weight/bias`` → ``gamma/beta``, ``token_embe
 ``embedding_table``).
 """
 import re
-import zipfile
 
 import numpy as np
 
-from .common import (MappingReport, load_params, load_torch_state_dict,
-                     match_tensors, write_converted)
+from ..models.encoders.clip_text import CLIPTextConfig, CLIPTextEncoder
+from .common import MappingReport, match_tensors
 
 _IGNORED = re.compile(r"^(visual\.|vision_model\.|visual_projection\.|logit_scale$|"
                       r"input_resolution$|context_length$|vocab_size$|"
@@ -31,21 +30,6 @@ _HF_RENAMES = (
 )
 _QKV = re.compile(r"^text_model\.encoder\.layers\.(\d+)\.self_attn\.([qkv])_proj\.(weight|bias)$")
 _LN = re.compile(r"(^|\.)(ln_\d|ln_final)\.(weight|bias)$")
-
-
-def load_clip_state_dict(path):
-    """State dict of a CLIP file. TorchScript archives (OpenAI releases) are read with
-    ``torch.jit.load`` (TorchScript runs no Python pickle code); anything else goes through
-    the safe loader (safetensors / ``torch.load(weights_only=True)``)."""
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as z:
-            scripted = any("/code/" in n for n in z.namelist())
-        if scripted:
-            import torch
-            sd = torch.jit.load(path, map_location="cpu").state_dict()
-            return {k: v.float().numpy() if v.is_floating_point() else v.numpy()
-                    for k, v in sd.items()}
-    return load_torch_state_dict(path)
 
 
 def hf_to_openai(sd):
@@ -80,7 +64,6 @@ def text_tower_keys(sd):
 
 def config_from_state_dict(sd, heads=None):
     """``CLIPTextConfig`` read off OpenAI-named shapes; heads default to width // 64 (OpenAI)."""
-    from aam_ms.models.encoders.clip_text import CLIPTextConfig
     for key in ("token_embedding.weight", "positional_embedding", "text_projection"):
         if key not in sd:
             raise ValueError(f"not a CLIP text-tower state dict: key {key!r} is absent "
@@ -114,7 +97,6 @@ def convert_state_dict(sd, config=None, heads=None):
 
     ``config`` defaults to the one read off the shapes (``heads`` as given, else width // 64).
     """
-    from aam_ms.models.encoders.clip_text import CLIPTextEncoder
     sd, config = _prepare(sd, config, heads)
     expected = {p.name: tuple(p.shape) for p in CLIPTextEncoder(config).get_parameters()}
     report = MappingReport()
@@ -123,22 +105,9 @@ def convert_state_dict(sd, config=None, heads=None):
 
 
 
-
-def load_text_encoder(src, config=None, heads=None):
-    """A ``CLIPTextEncoder`` with weights from a CLIP file (refuses partial loads)."""
-    from aam_ms.models.encoders.clip_text import CLIPTextEncoder
-    sd = load_clip_state_dict(src)
-    _, config = _prepare(sd, config, heads)
-    params, report = convert_state_dict(sd, config)
-    report.raise_if_partial(src)
-    return load_params(CLIPTextEncoder(config), params)
-
-
-def convert(src, dst, heads=None, allow_partial=False):
-    """Convert ``src`` and write a MindSpore checkpoint to ``dst`` (not written on a refused
-    partial load). Returns the MappingReport."""
-    params, report = convert_state_dict(load_clip_state_dict(src), heads=heads)
-    return write_converted(params, report, dst, allow_partial)
+def to_ms(sd, net):
+    """(params, MappingReport) of a CLIP state dict for the ``CLIPTextEncoder`` ``net``."""
+    return convert_state_dict(sd, net.config)
 
 
 def register(subparsers):
@@ -146,10 +115,8 @@ def register(subparsers):
     p.add_argument("src", help="OpenAI ViT-L-14.pt, HF pytorch_model.bin or model.safetensors")
     p.add_argument("dst", help="output .ckpt")
     p.add_argument("--heads", type=int, default=None, help="attention heads (default width/64)")
-    p.add_argument("--allow-partial", action="store_true", help="write even if keys disagree")
-    p.set_defaults(func=lambda a: convert(a.src, a.dst, a.heads, a.allow_partial))
+    p.set_defaults(func=lambda sd, a: convert_state_dict(sd, heads=a.heads))
     return p
 
 
-__all__ = ["convert_state_dict", "convert", "register", "load_text_encoder", "hf_to_openai",
-           "config_from_state_dict", "load_clip_state_dict", "load_params"]
+__all__ = ["convert_state_dict", "to_ms", "register", "hf_to_openai", "config_from_state_dict"]

@@ -1,39 +1,16 @@
-"""Shared pieces of the converters: safe loading, mapping reports, atomic saving."""
-import os
-import tempfile
+"""The one mapping-report format of every converter, and the name-by-name tensor matcher.
+
+Pure bookkeeping (no file I/O, no MindSpore): the converters map a source state dict onto our
+parameter names and record what happened; :mod:`aam_ms.weights` reads and writes the files.
+"""
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
-
-def load_torch_state_dict(path):
-    """name → float32/int ndarray from ``.safetensors`` or a torch file, never unpickling objects.
-
-    torch is imported here only (``weights_only=True``); nested ``{"model": ...}`` /
-    ``{"state_dict": ...}`` containers are unwrapped.
-    """
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    if path.endswith(".safetensors"):
-        from safetensors.numpy import load_file
-        return dict(load_file(path))
-    try:
-        import torch
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise RuntimeError(f"reading {path} needs torch (pip install torch); or convert it to "
-                           ".safetensors first") from e
-    obj = torch.load(path, map_location="cpu", weights_only=True)
-    for k in ("model", "state_dict", "module", "teacher"):
-        if isinstance(obj, dict) and k in obj and isinstance(obj[k], dict):
-            obj = obj[k]
-    if not isinstance(obj, dict):
-        raise ValueError(f"{path}: expected a state dict, found {type(obj).__name__}")
-    out = {}
-    for k, v in obj.items():
-        if hasattr(v, "detach"):
-            v = v.detach().cpu()
-            out[k] = v.float().numpy() if v.is_floating_point() else v.numpy()
-    return out
+# Entries of a training checkpoint that belong to the optimizer (AdamWeightDecay), not the model.
+OPTIMIZER_STATE = re.compile(r"^(adam_[mv]\.|moment[12]\.|global_step$|learning_rate$|"
+                             r"beta[12]_power$)")
 
 
 @dataclass
@@ -47,6 +24,15 @@ class MappingReport:
     @property
     def ok(self):
         return not (self.unexpected or self.missing or self.shape_mismatch)
+
+    def line(self):
+        """One line: the counts and the first problem of each kind."""
+        parts = [f"mapped {len(self.mapped)}"]
+        for name, items in (("unexpected", self.unexpected), ("missing", self.missing),
+                            ("shape mismatch", self.shape_mismatch)):
+            if items:
+                parts.append(f"{len(items)} {name} (first: {items[0]})")
+        return ", ".join(parts)
 
     def summary(self):
         lines = [f"mapped {len(self.mapped)}, unexpected {len(self.unexpected)}, "
@@ -84,43 +70,11 @@ def match_tensors(pairs, expected, report):
     return params
 
 
-def load_params(cell, params, what="model"):
-    """Copy converted arrays into ``cell``: exactly its parameters, each with its shape."""
-    import mindspore as ms
-    names = {p.name for p in cell.get_parameters()}
-    if names != set(params):
-        raise ValueError(f"{what}: parameters differ from the checkpoint: missing "
-                         f"{sorted(names - set(params))[:5]}, extra {sorted(set(params) - names)[:5]}")
-    for p in cell.get_parameters():
-        v = params[p.name]
-        v = v if isinstance(v, ms.Tensor) else ms.Tensor(np.asarray(v, np.float32))
-        if tuple(v.shape) != tuple(p.shape):
-            raise ValueError(f"{what} parameter {p.name}: checkpoint shape {tuple(v.shape)}, "
-                             f"model {tuple(p.shape)}")
-        p.set_data(v.astype(p.dtype))
-    return cell
-
-
-def write_converted(params, report, dst, allow_partial=False):
-    """Write the converted checkpoint unless the report shows a partial load (then nothing is
-    written, unless ``allow_partial``); returns the report."""
-    if report.ok or allow_partial:
-        atomic_save_checkpoint(params, dst)
-    return report
-
-
-def atomic_save_checkpoint(params, path):
-    """Save name → ndarray/Tensor as a MindSpore checkpoint through a temp file + rename."""
-    import mindspore as ms
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    items = [{"name": k, "data": v if isinstance(v, ms.Tensor) else ms.Tensor(np.asarray(v))}
-             for k, v in params.items()]
-    fd, tmp = tempfile.mkstemp(suffix=".ckpt", dir=d)
-    os.close(fd)
-    try:
-        ms.save_checkpoint(items, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+def match_own_names(tensors, net):
+    """(params, MappingReport) for a file that already uses ``net``'s parameter names; the
+    optimizer entries of a training checkpoint are left out, not reported."""
+    expected = {p.name: tuple(p.shape) for p in net.get_parameters()}
+    report = MappingReport()
+    pairs = [(k, k, v) for k, v in tensors.items()
+             if k in expected or not OPTIMIZER_STATE.match(k)]
+    return match_tensors(pairs, expected, report), report

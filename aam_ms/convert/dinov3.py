@@ -26,10 +26,9 @@ import zlib
 
 import numpy as np
 
-from aam_ms.convert.common import (MappingReport, atomic_save_checkpoint, load_params,
-                                   load_torch_state_dict)
-from aam_ms.models.backbones.dinov3 import (DinoV3Config, k_bias_mask, make_config,
-                                            param_shapes, rope_periods)
+from ..models.backbones.dinov3 import (DinoV3Config, k_bias_mask, make_config, param_shapes,
+                                       rope_periods)
+from .common import MappingReport
 
 PREFIXES = ("backbone.", "module.backbone.", "module.", "model.", "dinov3_vit.", "encoder.")
 DROPPED = ("local_cls_norm.weight", "local_cls_norm.bias")
@@ -204,22 +203,15 @@ def convert_state_dict(sd, cfg, prefix=None):
 
 
 
-
-def convert(src, dst, variant, lora_last_n=None, lora_r=32, lora_alpha=64, prefix=None):
-    """Convert checkpoint ``src`` for ``variant`` (LoRA on the last ``lora_last_n`` blocks,
-    None = all, 0 = none) and write a MindSpore checkpoint ``dst``; refuses partial loads."""
-    cfg = make_config(variant, lora_r=lora_r, lora_alpha=lora_alpha, lora_last_n=lora_last_n)
-    params, report = convert_state_dict(load_torch_state_dict(src), cfg, prefix)
-    report.raise_if_partial(src)
-    atomic_save_checkpoint(params, dst)
-    return report
+def to_ms(sd, net):
+    """(params, MappingReport) of a DINOv3 state dict for the ``DinoVisionTransformer`` ``net``."""
+    return convert_state_dict(sd, net.cfg)
 
 
-def _run(args):
-    report = convert(args.src, args.dst, args.variant, args.lora_last_n, args.lora_r,
-                     args.lora_alpha, args.prefix)
-    print(f"[convert] dinov3: wrote {args.dst}")
-    return report
+def _cli(sd, a):
+    cfg = make_config(a.variant, lora_r=a.lora_r, lora_alpha=a.lora_alpha,
+                      lora_last_n=a.lora_last_n)
+    return convert_state_dict(sd, cfg, a.prefix)
 
 
 def register(subparsers):
@@ -235,8 +227,8 @@ def register(subparsers):
     p.add_argument("--lora-r", type=int, default=32)
     p.add_argument("--lora-alpha", type=float, default=64.0)
     p.add_argument("--prefix", default=None, help="key prefix of the backbone (default: detect)")
-    p.set_defaults(func=_run)
+    p.set_defaults(func=_cli)
     return p
 
 
-__all__ = ["convert_state_dict", "convert", "register", "load_params", "detect_prefix", "is_hf"]
+__all__ = ["convert_state_dict", "to_ms", "register", "detect_prefix", "is_hf"]

@@ -11,8 +11,8 @@ import re
 
 import numpy as np
 
-from .common import (MappingReport, load_params, load_torch_state_dict,
-                     match_tensors, write_converted)
+from ..models.encoders.wav2clip import Wav2CLIP, Wav2CLIPConfig
+from .common import MappingReport, match_tensors
 
 _PREFIXES = (("audio_encoder.", "encoder."), ("encoder.", "encoder."),
              ("audio_transform.", "transform."), ("transform.", "transform."))
@@ -39,7 +39,6 @@ def config_from_state_dict(sd):
 
 
 def _config(sd):
-    from aam_ms.models.encoders.wav2clip import Wav2CLIPConfig
     if "encoder.conv1.weight" not in sd:
         raise ValueError("not a Wav2CLIP checkpoint: no audio_encoder.conv1.weight "
                          f"(first keys: {sorted(sd)[:5]})")
@@ -75,7 +74,6 @@ def _renamed(sd):
 def convert_state_dict(sd, config=None):
     """(params name → float32 ndarray, MappingReport) for ``Wav2CLIP(config)``; ``config``
     defaults to the one read off the shapes."""
-    from aam_ms.models.encoders.wav2clip import Wav2CLIP
     renamed, unexpected = _renamed(sd)
     config = config or _config({k: v for k, (_, v) in renamed.items()})
     expected = {p.name: tuple(p.shape) for p in Wav2CLIP(config).get_parameters()}
@@ -91,33 +89,17 @@ def convert_state_dict(sd, config=None):
     return params, report
 
 
-def load_audio_encoder(src, config=None):
-    """A ``Wav2CLIP`` cell (eval mode) with weights from ``src`` (refuses partial loads)."""
-    from aam_ms.models.encoders.wav2clip import Wav2CLIP
-    sd = load_torch_state_dict(src)
-    config = config or config_from_state_dict(sd)
-    params, report = convert_state_dict(sd, config)
-    report.raise_if_partial(src)
-    model = load_params(Wav2CLIP(config), params)
-    model.set_train(False)
-    return model
-
-
-def convert(src, dst, allow_partial=False):
-    """Convert ``src`` and write a MindSpore checkpoint to ``dst`` (not written on a refused
-    partial load). Returns the MappingReport."""
-    params, report = convert_state_dict(load_torch_state_dict(src))
-    return write_converted(params, report, dst, allow_partial)
+def to_ms(sd, net):
+    """(params, MappingReport) of a Wav2CLIP state dict for the ``Wav2CLIP`` ``net``."""
+    return convert_state_dict(sd, net.config)
 
 
 def register(subparsers):
     p = subparsers.add_parser("wav2clip", help="Wav2CLIP.pt → MindSpore ckpt")
     p.add_argument("src", help="Wav2CLIP.pt (descriptinc/lyrebird-wav2clip release)")
     p.add_argument("dst", help="output .ckpt")
-    p.add_argument("--allow-partial", action="store_true", help="write even if keys disagree")
-    p.set_defaults(func=lambda a: convert(a.src, a.dst, a.allow_partial))
+    p.set_defaults(func=lambda sd, a: convert_state_dict(sd))
     return p
 
 
-__all__ = ["convert_state_dict", "convert", "register", "load_audio_encoder",
-           "config_from_state_dict"]
+__all__ = ["convert_state_dict", "to_ms", "register", "config_from_state_dict"]

@@ -1,27 +1,33 @@
-"""Model registry: ``create_model(name, pretrained=None, **overrides)`` from ``configs/<name>.yaml``.
+"""Model registry: ``create_model(name, **overrides)`` from ``configs/<name>.yaml``.
 
 Overrides use flat names: ``lora_r``, ``lora_alpha``, ``lora_dropout``, ``lora_last_n``,
 ``intermediate_layers``, ``kernels``, ``cfl`` and any head width (``out_channels``, ``features``,
 ``decoder_channels``, ``se_reduction``, ``hyp_dim``, ``text_dim``, ``audio_dim``,
-``fusion_hidden``, ``fpd_frames``, ``fpd_heads``).
+``fusion_hidden``, ``fpd_frames``, ``fpd_heads``). Weights are loaded separately, with
+:func:`aam_ms.weights.load_weights`.
 """
 from pathlib import Path
 
-import yaml
-
 from .. import kernels
+from ..config import ConfigError, load_yaml
 from ..resources import config_dir
 from .aam import AAM
 
 CONFIG_DIR = config_dir()
-HEAD_KEYS = ("out_channels", "features", "decoder_channels", "se_reduction", "hyp_dim", "text_dim",
-             "audio_dim", "fusion_hidden", "fusion_dropout", "fpd_frames", "fpd_heads")
 LORA_KEYS = {"lora_r": "r", "lora_alpha": "alpha", "lora_dropout": "dropout",
              "lora_last_n": "last_n"}
+# The keys a ``model`` section may hold, with example values for the config type check.
+MODEL_SCHEMA = {
+    "name": "aam_tiny", "backbone": "vitl16", "intermediate_layers": [0],
+    "lora": {"r": 32, "alpha": 64.0, "dropout": 0.05, "last_n": None},
+    "head": {"out_channels": [0], "features": 0, "decoder_channels": [0], "se_reduction": [0],
+             "hyp_dim": 0, "text_dim": 0, "audio_dim": 0, "fusion_hidden": 0,
+             "fusion_dropout": 0.0, "fpd_frames": 0, "fpd_heads": 0},
+    "rope_rescale": 2.0, "kernels": "auto", "cfl": False,
+}
+HEAD_KEYS = tuple(MODEL_SCHEMA["head"])
 # Non-trainable tensors that the released state dict holds as buffers (not parameters).
 BUFFER_SUFFIXES = ("rope_embed.periods", ".bias_mask")
-# train.py: a parameter trains iff its name contains one of these.
-TRAINABLE_KEYWORDS = ("motion_module", "head", "lora", "router")
 
 
 def list_models():
@@ -29,19 +35,19 @@ def list_models():
     return sorted(p.stem for p in CONFIG_DIR.glob("aam_*.yaml"))
 
 
-def load_config(name):
-    """The ``model`` section of ``configs/<name>.yaml`` (or of a YAML path)."""
+def model_config(name):
+    """The ``model`` section of ``configs/<name>.yaml`` (or of a YAML path, e.g. a run's
+    ``config.yaml``)."""
     path = Path(name) if str(name).endswith((".yaml", ".yml")) else CONFIG_DIR / f"{name}.yaml"
     if not path.is_file():
-        raise ValueError(f"unknown model {name!r}: {path} not found; available: {list_models()}")
-    with open(path, encoding="utf-8") as f:
-        cfg = yaml.safe_load(f)
-    if not isinstance(cfg, dict) or "model" not in cfg:
-        raise ValueError(f"{path}: expected a top-level 'model' section")
+        raise ConfigError(f"unknown model {name!r}: {path} not found; available: {list_models()}")
+    cfg = load_yaml(path)
+    if not isinstance(cfg.get("model"), dict):
+        raise ConfigError(f"{path}: expected a top-level 'model' section")
     return cfg["model"]
 
 
-def apply_overrides(cfg, overrides):
+def with_overrides(cfg, overrides):
     """Copy of a model config with flat ``overrides`` applied (unknown names → ValueError)."""
     cfg = {**cfg, "lora": dict(cfg.get("lora", {})), "head": dict(cfg.get("head", {}))}
     for k, v in overrides.items():
@@ -52,7 +58,7 @@ def apply_overrides(cfg, overrides):
         elif k in ("intermediate_layers", "kernels", "cfl", "backbone", "rope_rescale"):
             cfg[k] = v
         else:
-            raise ValueError(f"create_model: unknown override {k!r}")
+            raise ConfigError(f"create_model: unknown override {k!r}")
     return cfg
 
 
@@ -71,14 +77,9 @@ def build_from_config(cfg):
                **head)
 
 
-def create_model(name, pretrained=None, **overrides):
-    """Build ``name`` (a config name or YAML path); ``pretrained``: a MindSpore ``.ckpt`` of this
-    model or a released PyTorch AAM state dict (converted on the fly, partial loads refused)."""
-    net = build_from_config(apply_overrides(load_config(name), overrides))
-    if pretrained is not None:
-        from ..convert.aam import load_pretrained
-        load_pretrained(net, pretrained)
-    return net
+def create_model(name, **overrides):
+    """Build ``name`` (a config name or a YAML path with a ``model`` section), random weights."""
+    return build_from_config(with_overrides(model_config(name), overrides))
 
 
 def count_params(net):
