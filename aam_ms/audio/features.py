@@ -40,17 +40,18 @@ def as_batch(wave, name="audio", min_length=1):
 
 
 def resample(wave, orig_sr, target_sr=SAMPLE_RATE):
-    """Polyphase resampling (``scipy.signal.resample_poly``, Kaiser-windowed FIR) along the last
-    axis, by the reduced ratio target_sr / orig_sr. (AAM's torchaudio ``Resample`` uses a
-    different sinc filter: outputs agree only up to filter differences.)"""
+    """Band-limited sinc resampling along the last axis, torchaudio's ``T.Resample`` algorithm
+    (as the Wav2CLIP reference uses it): Hann-windowed sinc, ``lowpass_filter_width`` 6,
+    ``rolloff`` 0.99, by the reduced ratio; output length ⌈L·target/orig⌉. Computed by
+    ``mindspore.dataset.audio.Resample`` (the same kernel formula)."""
     if orig_sr <= 0 or target_sr <= 0 or int(orig_sr) != orig_sr or int(target_sr) != target_sr:
         raise ValueError(f"sample rates must be positive integers, got {orig_sr} → {target_sr}")
     wave = np.asarray(wave, np.float32)
     if orig_sr == target_sr:
         return wave
-    from scipy.signal import resample_poly
-    g = math.gcd(int(orig_sr), int(target_sr))
-    return resample_poly(wave, int(target_sr) // g, int(orig_sr) // g, axis=-1).astype(np.float32)
+    from mindspore.dataset import audio
+    op = audio.Resample(float(orig_sr), float(target_sr), lowpass_filter_width=6, rolloff=0.99)
+    return np.asarray(op(np.ascontiguousarray(wave)), np.float32)
 
 
 def frame_signal(wave, frame_length, hop_length):

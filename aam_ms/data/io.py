@@ -251,7 +251,7 @@ def load_audio(path, start_s, end_s, sr=16000):
     centred on the first frame is half silence). Length is ``round((end_s - start_s) * sr)``.
     """
     import soundfile as sf
-    from scipy.signal import resample_poly
+    from aam_ms.audio.features import resample
     if not end_s > start_s:
         raise SampleError(path, f"empty audio window [{start_s}, {end_s}]")
     _read_bytes(path)
@@ -270,9 +270,8 @@ def load_audio(path, start_s, end_s, sr=16000):
     mono = seg.mean(axis=1) if seg.size else np.zeros(0, np.float32)
     wav = np.zeros(b - a, np.float32)
     wav[lo - a: lo - a + len(mono)] = mono
-    if fsr != sr:
-        g = np.gcd(int(fsr), int(sr))
-        wav = resample_poly(wav, int(sr) // g, int(fsr) // g).astype(np.float32)
+    if fsr != sr and len(wav):
+        wav = resample(wav, fsr, sr)
     n = int(round((end_s - start_s) * sr))
     out = np.zeros(n, np.float32)
     out[:min(n, len(wav))] = wav[:n]
