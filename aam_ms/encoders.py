@@ -3,7 +3,7 @@
 Config sections (run YAML)::
 
     text_encoder:  {name: clip_vitl14 | clip_demo, checkpoint: null, tokenizer: null,
-                    cache_dir: runs/cache/prompts}
+                    cache_dir: null}   # null: the user cache folder (text.prompt_cache)
     audio_encoder: {name: wav2clip | wav2clip_demo, checkpoint: null, normalisation: batch}
 
 ``clip_vitl14`` / ``wav2clip`` are the encoders of the paper and need the converted weights
@@ -14,7 +14,6 @@ prompts, and text embeddings whitened over those prompts. They keep prompts apar
 windows apart, which is all the synthetic demo needs; they carry no pretrained knowledge.
 """
 import hashlib
-import os
 
 import mindspore as ms
 import numpy as np
@@ -26,7 +25,7 @@ from .text.prompt_cache import PromptCache
 from .text.tokenizer import EOT, SOT, CLIPTokenizer, bytes_to_unicode, clean_text, split_words
 
 TEXT_DEFAULTS = {"name": "clip_demo", "checkpoint": None, "tokenizer": None,
-                 "cache_dir": "runs/cache/prompts"}
+                 "cache_dir": None}
 AUDIO_DEFAULTS = {"name": "wav2clip_demo", "checkpoint": None, "normalisation": "batch"}
 
 DEMO_MERGES = 1500
@@ -191,7 +190,4 @@ def _fingerprint(cell, name):
 
 def build_encoders(cfg):
     """(TextEncoder, AudioEncoder) from a run config's ``text_encoder`` / ``audio_encoder``."""
-    cache = cfg.get("text_encoder", {}).get("cache_dir")
-    if cache:
-        os.makedirs(cache, exist_ok=True)
     return TextEncoder(cfg.get("text_encoder")), AudioEncoder(cfg.get("audio_encoder"))

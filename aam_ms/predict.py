@@ -1,30 +1,38 @@
 """Saliency maps for images, image folders, videos and frame folders with a trained AAM.
 
 ``python -m aam_ms.predict INPUT... --out DIR [--run RUN | --config CFG --checkpoint CKPT]
-[--prompt TEXT_OR_KEY] [--audio WAV|auto|none] [--npy] [--clip-len T] [--overlap K]``
+[--prompt TEXT_OR_KEY] [--audio WAV|auto|none] [--npy] [--clip-len T] [--overlap K]
+[--overwrite] [--allow-short]``
 
-Each input is resized to the model size (``input.size``), predicted, and its map resized back
-to the input's own size. Outputs (all written atomically, temp file + rename):
+Inference is :class:`aam_ms.inference.Engine` (windows of T frames with K context frames,
+backbone features cached). Each map is resized back to its input's own size. Outputs:
 
-- image ``a.jpg`` → ``DIR/a.png`` (8-bit map, min-max normalised), ``DIR/a_overlay.jpg``,
-  ``DIR/a.npy`` with ``--npy`` (float32 model probabilities, original size);
-- video ``v.mp4`` or frame folder ``v/`` → ``DIR/v/maps/<frame>.png`` (+ ``.npy``),
-  ``DIR/v/overlays/<frame>.jpg`` and ``DIR/v/overlay.mp4`` (``overlay.avi`` when the mp4v
-  codec is unavailable); the folder appears only when the whole video succeeded;
-- ``DIR/summary.json``: processed inputs and failures with reasons.
+- image ``a.jpg`` → ``DIR/a_saliency.png`` (8-bit map, min-max normalised),
+  ``DIR/a_overlay.jpg``, ``DIR/a_saliency.npy`` with ``--npy`` (float32 probabilities);
+- video ``v.mp4`` or frame folder ``v/`` → ``DIR/v_saliency/`` holding ``maps/<frame>.png``
+  (+ ``.npy``), ``overlays/<frame>.jpg``, ``overlay.mp4`` (H.264 with the clip's sound when
+  ffmpeg is installed, else what OpenCV can write, noted) and ``summary.json``;
+- ``DIR/summary.json``: the inputs done, the failures with reasons, notes, and every file this
+  tool has written into DIR (so a later run recognises them).
 
-Video inference is frame-wise over any length (:func:`plan_windows`): the first window holds
-``clip_len`` = T frames and keeps all outputs; every later step reads S = T − K new frames
-(K = ``overlap``) and runs the last T frames read, so each new frame sees at least K frames of
-temporal context, whose outputs are discarded. Frame i's map is the model output for i inside
-its window; a video of N ≤ T frames is one window, i.e. exactly the one-pass result.
+Never losing data: nothing that exists is overwritten or deleted. A name that is taken gets a
+suffix (``a_1_saliency.png``, ``v_1_saliency/``); ``--overwrite`` replaces only outputs an
+earlier run of this tool wrote (listed in its summary). A video is written into a hidden temp
+folder renamed into place when complete; Ctrl-C / SIGTERM remove it, and temp folders of runs
+that died are swept by the next run. ``--out`` inside a frames folder given as input is refused;
+an unwritable ``--out`` is found before the model loads. Previous outputs in an input folder are
+not taken as inputs.
 
-Audio (audio-visual models): a ``<stem>.wav`` next to the video is used automatically;
-``--audio file.wav`` names one, ``--audio auto`` also extracts the video's own track with
-``ffmpeg`` (OpenCV cannot decode sound), ``--audio none`` disables it. Frame i gets the
-embedding of the 2 s window centred on i / fps.
+Inputs are checked before they are trusted: a video that decodes fewer frames than its header
+promises fails (name of the first missing frame) unless ``--allow-short``; a bad frame of a
+frames folder is named; a truncated or unreadable audio file is refused and blamed on the audio.
 
-Bad inputs are reported and skipped; the exit status is 1 when any input failed.
+Audio (audio-visual models): a ``<stem>.wav`` next to the video (or ``audio.wav`` in a frames
+folder) is used automatically; ``--audio file.wav`` names one; ``--audio auto`` also reads the
+video's own sound track with ffmpeg and falls back to visual-only (noted) when there is none;
+``--audio none`` disables audio. Frame i gets the embedding of the 2 s window centred on i / fps.
+
+Exit status: 0 when every input succeeded, 2 when any failed (each is listed) or for a bad flag.
 """
 import argparse
 import io
@@ -32,21 +40,29 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import uuid
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
-from .data.io import VIDEO_EXTS, SampleError, load_audio, load_image
-from .overlay import overlay, to_uint8
+from . import cli
+from .data.io import VIDEO_EXTS, SampleError, audio_info, container_tracks, load_image
+from .fileio import _umask_mode, write_bytes, write_text
+from .inference import (AUDIO_WINDOW_S, Engine, add_model_args, audio_windows, check_window,
+                        open_session, resize_map, resolve_prompt)
+from .overlay import OverlayVideo, overlay, to_uint8
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 FRAME_RE = re.compile(r"^img_\d+\.(jpg|jpeg|png)$", re.IGNORECASE)
-AUDIO_WINDOW_S = 2.0
 DEFAULT_FPS = 25.0
+TOOL = "aam_ms.predict"
+SUMMARY = "summary.json"
+TMP_TAG = ".aam-tmp-"
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -56,13 +72,34 @@ class Job:
     """One unit of work: an image file, a video file or a folder of frames."""
     kind: str                     # image | video | frames
     path: str
-    name: str                     # output name (unique within the run)
+    stem: str
     frames: list = field(default_factory=list)   # frame files of a frames job
+
+
+def read_summary(folder):
+    """This tool's summary in ``folder`` (a dict), or None when there is none or another's."""
+    path = os.path.join(folder, SUMMARY)
+    try:
+        with open(path, encoding="utf-8") as f:
+            s = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return s if isinstance(s, dict) and s.get("tool") == TOOL else None
+
+
+def _own_outputs(folder):
+    """Absolute paths an earlier run of this tool wrote into ``folder`` (its summary)."""
+    s = read_summary(folder)
+    if s is None:
+        return set()
+    return {os.path.join(folder, p) for p in s.get("written", []) if isinstance(p, str)} | {
+        os.path.join(folder, SUMMARY)}
 
 
 def _frame_files(folder, as_video):
     files = sorted(f for f in os.listdir(folder)
-                   if os.path.splitext(f)[1].lower() in IMAGE_EXTS)
+                   if os.path.splitext(f)[1].lower() in IMAGE_EXTS
+                   and os.path.isfile(os.path.join(folder, f)))
     numbered = [f for f in files if FRAME_RE.match(f)]
     if numbered:
         return [os.path.join(folder, f) for f in numbered]
@@ -70,9 +107,10 @@ def _frame_files(folder, as_video):
 
 
 def collect_inputs(paths, as_video=False):
-    """Inputs → (jobs, failures). A folder is a video when ``as_video`` or when it holds
-    ``img_%05d.jpg``-style frames; otherwise each image / video file in it is one job."""
-    jobs, failures, used = [], [], set()
+    """Inputs → (jobs, failures, skipped). A folder is a video when ``as_video`` or when it
+    holds ``img_%05d.jpg``-style frames; otherwise each image / video file in it is one job,
+    except the outputs an earlier run of this tool wrote there (``skipped``)."""
+    jobs, failures, skipped, used = [], [], [], set()
 
     def add(kind, path, frames=()):
         stem = os.path.splitext(os.path.basename(os.path.normpath(path)))[0] or "input"
@@ -101,9 +139,12 @@ def collect_inputs(paths, as_video=False):
             if as_video:
                 failures.append((p, "--as-video: folder holds no image frames"))
                 continue
+            own = _own_outputs(p)
             entries = sorted(os.path.join(p, f) for f in os.listdir(p))
             media = [e for e in entries if os.path.isfile(e) and
                      os.path.splitext(e)[1].lower() in IMAGE_EXTS + VIDEO_EXTS]
+            skipped += [e for e in media if e in own]
+            media = [e for e in media if e not in own]
             if not media:
                 failures.append((p, "folder holds no image or video files"))
             for e in media:
@@ -112,217 +153,153 @@ def collect_inputs(paths, as_video=False):
             add_file(p)
         else:
             failures.append((p, "no such file or folder"))
-    return jobs, failures
+    return jobs, failures, skipped
 
 
-def resolve_prompt(value):
-    """``None`` → the "None" prompt; a prompt / dataset key → its prompt; text with spaces →
-    itself. A single word that is no known key is refused (likely a typo)."""
-    from .data import prompts
-    if value is None:
-        return prompts.get_prompt("None")
-    value = value.strip()
-    if not value:
-        raise ValueError("--prompt is empty: give a description or a dataset key")
-    if value in prompts.keys() or value in prompts.DATASET_PROMPT_KEY:
-        return prompts.get_prompt(value)
-    if not any(c.isspace() for c in value):
-        known = sorted(set(prompts.keys()) | set(prompts.DATASET_PROMPT_KEY))
-        raise ValueError(f"--prompt {value!r} is no known prompt or dataset key (known: "
-                         f"{', '.join(known)}); free-text prompts must be several words")
-    return value
+# ----------------------------------------------------------------------------- output folder
+
+def _inside(path, folder):
+    path, folder = os.path.realpath(path), os.path.realpath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
-# ----------------------------------------------------------------------------- model calls
-
-def resize_rgb(rgb, size):
-    """uint8 (h, w, 3) → size (H, W): area when shrinking, bilinear when enlarging (as the
-    training pipeline)."""
-    h, w = size
-    down = h < rgb.shape[0] or w < rgb.shape[1]
-    return cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA if down else cv2.INTER_LINEAR)
-
-
-def resize_map(sal, shape):
-    """float (H, W) map → ``shape`` = (h, w), bilinear."""
-    h, w = shape
-    if sal.shape == (h, w):
-        return sal.astype(np.float32)
-    return cv2.resize(sal.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-
-
-def embed_prompt(session, text):
-    """(1, D_t) MindSpore tensor of a prompt."""
-    import mindspore as ms
-    return ms.Tensor(np.asarray(session.text.embed([text]), np.float32))
+def prepare_out(out, jobs):
+    """Refuse an ``--out`` that is a file or lies in a frames folder given as input; create it
+    and prove it writable (a temp file) before any model work. Sweep temp folders of dead
+    runs. Returns the swept names."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise cli.UserError(f"--out {out}: exists and is not a folder")
+    for j in jobs:
+        if j.kind == "frames" and _inside(out, j.path):
+            raise cli.UserError(f"--out {out} is inside the input frames folder {j.path}; its "
+                                f"outputs would mix with the frames: choose another --out")
+    try:
+        os.makedirs(out, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=out, prefix=".aam-probe-")
+        os.close(fd)
+        os.remove(probe)
+    except OSError as e:
+        raise cli.UserError(f"--out {out}: cannot write there ({e.strerror or e})") from None
+    return sweep_temp(out)
 
 
-def predict_images(session, text_emb, images, batch=1):
-    """uint8 RGB images (any sizes) → float32 maps (H, W) at the model size. The last batch
-    is padded by repeating its final image so one compiled graph serves every batch."""
-    import mindspore as ms
-    out = []
-    for i in range(0, len(images), batch):
-        chunk = [session.normalise(resize_rgb(im, session.size)) for im in images[i:i + batch]]
-        n = len(chunk)
-        chunk += [chunk[-1]] * (batch - n)
-        pred = session.model(ms.Tensor(np.stack(chunk)), text_emb)[0].asnumpy()
-        out += [pred[k, 0] for k in range(n)]
-    return out
+def sweep_temp(out):
+    """Remove ``.<name>.aam-tmp-<pid>-<id>`` folders whose process no longer runs."""
+    swept = []
+    for name in os.listdir(out):
+        m = re.match(r"^\..*" + re.escape(TMP_TAG) + r"(\d+)-[0-9a-f]+$", name)
+        path = os.path.join(out, name)
+        if not m or not os.path.isdir(path) or _alive(int(m.group(1))):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        swept.append(name)
+    return swept
 
 
-def predict_clip(session, text_emb, frames, audio_emb=None):
-    """One window: uint8 RGB frames (T × (h, w, 3)), audio (T, D_a) or None → (T, H, W)."""
-    import mindspore as ms
-    x = np.stack([session.normalise(resize_rgb(f, session.size)) for f in frames])[None]
-    audio = None if audio_emb is None else ms.Tensor(np.asarray(audio_emb, np.float32)[None])
-    return session.model(ms.Tensor(x), text_emb, audio)[0].asnumpy()[0, :, 0]
+def _alive(pid):
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
-def _check_window(clip_len, overlap):
-    if clip_len < 1:
-        raise ValueError(f"--clip-len must be ≥ 1, got {clip_len}")
-    if not 0 <= overlap < clip_len:
-        raise ValueError(f"--overlap must be in [0, clip_len) = [0, {clip_len}), got {overlap}")
+class Namer:
+    """Output names that collide with nothing on disk: ``<stem>[_k]<suffix>`` with the smallest
+    k ≥ 0 whose every name is free (or, with ``overwrite``, written by this tool before)."""
+
+    def __init__(self, out, overwrite):
+        self.out, self.overwrite = out, overwrite
+        self.own = _own_outputs(out)
+        self.taken = set()
+
+    def _ok(self, path, ours):
+        if path in self.taken:
+            return False
+        if not os.path.lexists(path):
+            return True
+        return self.overwrite and ours(path)
+
+    def pick(self, stem, suffixes, ours=None):
+        ours = ours or (lambda p: p in self.own)
+        k = 0
+        while True:
+            base = stem if k == 0 else f"{stem}_{k}"
+            paths = [os.path.join(self.out, base + s) for s in suffixes]
+            if all(self._ok(p, ours) for p in paths):
+                self.taken.update(paths)
+                return paths
+            k += 1
 
 
-def plan_windows(n, clip_len, overlap):
-    """Windows of a video of ``n`` frames: [(start, end, first_kept)], outputs of frames
-    [first_kept, end) are kept. Step 1 reads T frames, later steps S = T − K; each window is
-    the last min(T, end) frames read."""
-    _check_window(clip_len, overlap)
-    out, end = [], 0
-    while end < n:
-        step = clip_len if end == 0 else clip_len - overlap
-        new = min(step, n - end)
-        end += new
-        out.append((max(0, end - clip_len), end, end - new))
-    return out
-
-
-def stream_video(session, text_emb, frames, clip_len, overlap, audio_window=None):
-    """Frame-wise inference over an iterator of uint8 RGB frames of unknown length.
-
-    Yields ``(index, frame, map)`` in order, map float32 at the model size. ``audio_window(i)``
-    returns the 2 s waveform of frame i (or None for a visual-only run). Windows follow
-    :func:`plan_windows`. The backbone runs once per frame: its levels are cached for the
-    last ``clip_len`` frames and each window is decoded from the cache, which equals running
-    the model on the window's pixels (:mod:`aam_ms.streaming`)."""
-    import mindspore as ms
-    from mindspore import ops
-
-    from .streaming import backbone_features, make_decoder
-    _check_window(clip_len, overlap)
-    model = session.model
-    decoder = make_decoder(model, graph=ms.get_context("mode") == ms.GRAPH_MODE)
-    feats, emb = None, []
-    it = iter(frames)
-    index = 0
-    while True:
-        step = clip_len if index == 0 else clip_len - overlap
-        new = []
-        for f in it:
-            new.append(f)
-            if len(new) == step:
-                break
-        if not new:
-            return
-        x = ms.Tensor(np.stack([session.normalise(resize_rgb(f, session.size)) for f in new]))
-        f_new = backbone_features(model, x, fn=decoder.backbone)
-        feats = f_new if feats is None else tuple(
-            ops.concat((a, b), 0)[-clip_len:] for a, b in zip(feats, f_new))
-        n = feats[0].shape[0]
-        audio = None
-        if audio_window is not None:
-            waves = np.stack([audio_window(index + k) for k in range(len(new))])
-            emb = (emb + list(session.audio.embed_windows(waves)))[-clip_len:]
-            audio = ms.Tensor(np.asarray(emb, np.float32))
-        maps = decoder(feats, model.frame_text(text_emb, 1, n), audio, n,
-                       session.size).asnumpy()[:, 0]
-        for k, f in enumerate(new):
-            yield index + k, f, maps[n - len(new) + k]
-        index += len(new)
+def _ours_video_folder(path):
+    """A video result folder of this tool holding only the files its summary lists."""
+    s = read_summary(path)
+    if s is None or not os.path.isdir(path):
+        return False
+    listed = set(s.get("written", [])) | {SUMMARY}
+    for root, _, files in os.walk(path):
+        for f in files:
+            if os.path.relpath(os.path.join(root, f), path) not in listed:
+                return False
+    return True
 
 
 # ----------------------------------------------------------------------------- outputs
 
-def _atomic_bytes(path, data):
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-", suffix=os.path.splitext(path)[1])
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 def write_image(path, rgb_or_grey):
-    """PNG / JPEG through a temp file + rename."""
+    """PNG / JPEG through ``fileio`` (temp file + rename, umask permissions)."""
     a = np.asarray(rgb_or_grey)
     if a.ndim == 3:
         a = cv2.cvtColor(a, cv2.COLOR_RGB2BGR)
     ok, buf = cv2.imencode(os.path.splitext(path)[1], a)
     if not ok:
         raise OSError(f"{path}: image encoding failed")
-    _atomic_bytes(path, buf.tobytes())
+    write_bytes(path, buf.tobytes())
 
 
 def write_npy(path, a):
     b = io.BytesIO()
     np.save(b, np.asarray(a, np.float32))
-    _atomic_bytes(path, b.getvalue())
+    write_bytes(path, b.getvalue())
 
 
-def _write_outputs(prefix_map, prefix_overlay, frame, sal, npy):
-    """Map at the frame's size → 8-bit PNG (+ .npy) and JPEG overlay."""
+def write_outputs(map_path, overlay_path, frame, sal, npy):
+    """Map at the frame's size → 8-bit PNG (+ .npy beside it) and a JPEG overlay; returns the
+    paths written."""
     full = resize_map(sal, frame.shape[:2])
-    write_image(prefix_map + ".png", to_uint8(full))
+    write_image(map_path, to_uint8(full))
+    done = [map_path]
     if npy:
-        write_npy(prefix_map + ".npy", full)
-    write_image(prefix_overlay + ".jpg", overlay(frame, full))
-
-
-class OverlayVideo:
-    """mp4 (mp4v) overlay video, or MJPG ``.avi`` when this OpenCV build cannot write mp4v."""
-
-    def __init__(self, stem, fps, size_hw):
-        h, w = size_hw
-        self.size = (h, w)
-        self.writer = None
-        for ext, codec in ((".mp4", "mp4v"), (".avi", "MJPG")):
-            wr = cv2.VideoWriter(stem + ext, cv2.VideoWriter_fourcc(*codec), float(fps), (w, h))
-            if wr.isOpened():
-                self.writer, self.path = wr, stem + ext
-                return
-            wr.release()
-            if os.path.exists(stem + ext):
-                os.remove(stem + ext)
-        raise OSError(f"{stem}: OpenCV can write neither mp4v .mp4 nor MJPG .avi")
-
-    def write(self, rgb):
-        if rgb.shape[:2] != self.size:
-            raise ValueError(f"frame size {rgb.shape[:2]} differs from the video's {self.size}")
-        self.writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-
-    def close(self):
-        self.writer.release()
+        write_npy(os.path.splitext(map_path)[0] + ".npy", full)
+        done.append(os.path.splitext(map_path)[0] + ".npy")
+    write_image(overlay_path, overlay(frame, full))
+    return done + [overlay_path], full
 
 
 # ----------------------------------------------------------------------------- video sources
 
-def _video_frames(path):
-    """(frame iterator, fps, frame count or None) of a video file, RGB uint8."""
+def _video_frames(path, allow_short):
+    """(frame iterator, fps, frame count of the header) of a video file, RGB uint8. The
+    iterator raises :class:`SampleError` when fewer frames decode than the header promises
+    (unless ``allow_short``; ``state["short"]`` then holds the message)."""
+    tracks = container_tracks(path)
     if os.path.getsize(path) == 0:
         raise SampleError(path, "file is empty (0 bytes)")
+    if tracks is not None and "video" not in tracks:
+        raise SampleError(path, "has no video stream" + (" (an audio-only file)" if "audio" in tracks
+                                                         else ""))
     cap = cv2.VideoCapture(path)
     if not cap.isOpened():
         cap.release()
         raise SampleError(path, "video cannot be opened (corrupt or unsupported codec)")
     fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
     n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
+    state = {"short": None}
 
     def frames():
         try:
@@ -332,17 +309,27 @@ def _video_frames(path):
                 if not ok or img is None:
                     if k == 0:
                         raise SampleError(path, "video has no decodable frames")
+                    if n and k < n:
+                        msg = (f"decoded {k} of the {n} frames its header promises: frame {k} "
+                               f"(0-based) cannot be read (truncated or corrupt file)")
+                        if not allow_short:
+                            raise SampleError(path, msg + "; --allow-short uses the frames read")
+                        state["short"] = msg
                     return
                 k += 1
                 yield cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
         finally:
             cap.release()
-    return frames(), fps, n
+    return frames(), fps, n, state, tracks
 
 
 def _folder_frames(files):
-    for f in files:
-        yield load_image(f)
+    for k, f in enumerate(files):
+        try:
+            yield load_image(f)
+        except SampleError as e:
+            raise SampleError(os.path.dirname(f), f"frame {k + 1} of {len(files)} "
+                                                  f"({os.path.basename(f)}): {e.reason}") from None
 
 
 def _sidecar_wav(job):
@@ -355,31 +342,44 @@ def _sidecar_wav(job):
 
 def _extract_audio(path, tmpdir, sr):
     exe = shutil.which("ffmpeg")
-    if exe is None:
-        raise SampleError(path, "--audio auto needs ffmpeg on PATH to read the video's sound "
-                                "track (OpenCV cannot), or put <stem>.wav next to the video")
-    wav = os.path.join(tmpdir, "audio.wav")
-    r = subprocess.run([exe, "-v", "error", "-y", "-i", path, "-vn", "-ac", "1", "-ar", str(sr),
-                        wav], capture_output=True, text=True)
+    wav = os.path.join(tmpdir, ".audio.wav")
+    r = subprocess.run([exe, "-nostdin", "-v", "error", "-y", "-i", path, "-vn", "-ac", "1",
+                        "-ar", str(sr), wav], capture_output=True, text=True)
     if r.returncode != 0 or not os.path.isfile(wav):
-        raise SampleError(path, f"ffmpeg could not extract audio: {r.stderr.strip()[:300]}")
+        raise SampleError(path, f"ffmpeg could not read its sound track: {r.stderr.strip()[:300]}")
     return wav
 
 
-def audio_for(job, mode, tmpdir, sr):
-    """The .wav used for a video job, or None (visual only)."""
+def audio_for(job, mode, tmpdir, sr, tracks, notes):
+    """The audio file used for a video job, or None (visual only); a reason to run
+    visual-only goes to ``notes``."""
     if mode == "none" or job.kind == "image":
         return None
     side = _sidecar_wav(job)
-    if mode in (None, "sidecar"):
+    if mode is None:
         return side
     if mode == "auto":
-        if side or job.kind == "video":
-            return side or _extract_audio(job.path, tmpdir, sr)
-        raise SampleError(job.path, "--audio auto: frame folder has no <folder>.wav or audio.wav")
-    if not os.path.isfile(mode):
-        raise SampleError(mode, "--audio: no such file")
+        if side or job.kind != "video":
+            if not side:
+                notes.append("--audio auto: no <folder>.wav or audio.wav; visual-only")
+            return side
+        if tracks is not None and "audio" not in tracks:
+            notes.append("--audio auto: the video has no sound track; visual-only")
+            return None
+        if shutil.which("ffmpeg") is None:
+            notes.append("--audio auto: reading a video's sound track needs ffmpeg, which is "
+                         "not installed (or put <stem>.wav beside it); visual-only")
+            return None
+        return _extract_audio(job.path, tmpdir, sr)
     return mode
+
+
+def check_audio_file(path):
+    """A ``--audio`` file: readable and complete, else a :class:`cli.UserError` naming it."""
+    try:
+        audio_info(path)
+    except SampleError as e:
+        raise cli.UserError(f"--audio {path}: {e.reason}") from None
 
 
 # ----------------------------------------------------------------------------- drivers
@@ -394,82 +394,138 @@ class Options:
     audio: str = None
     fps: float = None
     progress: bool = True
+    overwrite: bool = False
+    allow_short: bool = False
 
 
-def _run_video(session, text_emb, job, out, opt):
+def _rel(out, paths):
+    return [os.path.relpath(p, out) for p in paths]
+
+
+def _run_video(engine, job, out, opt, namer, text):
     from tqdm import tqdm
+    session = engine.session
+    notes, tracks, state = [], None, {"short": None}
     if job.kind == "video":
-        frames, fps, n = _video_frames(job.path)
+        frames, fps, n, state, tracks = _video_frames(job.path, opt.allow_short)
     else:
         frames, fps, n = _folder_frames(job.frames), 0.0, len(job.frames)
     fps = opt.fps or fps or DEFAULT_FPS
     names = ([os.path.splitext(os.path.basename(f))[0] for f in job.frames]
              if job.kind == "frames" else None)
-    os.makedirs(out, exist_ok=True)
-    tmp = tempfile.mkdtemp(dir=out, prefix=f".{job.name}.tmp-")
+    tmp = os.path.join(out, f".{job.stem}_saliency{TMP_TAG}{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    os.mkdir(tmp, _umask_mode(0o777))
+    writer = None
     try:
-        wav = audio_for(job, opt.audio, tmp, session.audio.sample_rate if session.audio else 16000)
+        sr = session.audio.sample_rate if session.audio else 16000
+        wav = audio_for(job, opt.audio, tmp, sr, tracks, notes)
         window = None
         if wav is not None:
             if session.audio is None:
                 raise SampleError(job.path, "audio given but the session has no audio encoder")
-            sr = session.audio.sample_rate
-            window = lambda i: load_audio(wav, i / fps - AUDIO_WINDOW_S / 2,  # noqa: E731
-                                          i / fps + AUDIO_WINDOW_S / 2, sr)
-        writer, count = None, 0
-        bar = tqdm(total=n, desc=job.name, unit="frame", disable=not opt.progress, leave=False)
+            try:
+                a_sr, a_frames, _ = audio_info(wav)
+            except SampleError as e:
+                raise SampleError(wav, e.reason) from None
+            if n and a_frames / a_sr + 0.5 < n / fps:
+                notes.append(f"audio {os.path.basename(wav)} lasts {a_frames / a_sr:.2f} s, the "
+                             f"video {n / fps:.2f} s: later frames get silence")
+            window = audio_windows(wav, fps, sr, AUDIO_WINDOW_S)
+        mux = wav if wav is not None else (job.path if job.kind == "video" and
+                                           (tracks is None or "audio" in tracks) else None)
+        written, count = [], 0
+        bar = tqdm(total=n, desc=job.stem, unit="frame", disable=not opt.progress, leave=False)
         try:
-            for i, frame, sal in stream_video(session, text_emb, frames, opt.clip_len, opt.overlap,
-                                              window):
+            for i, frame, sal in engine.stream(frames, text, opt.clip_len, opt.overlap, window):
                 stem = names[i] if names else f"frame_{i:05d}"
-                _write_outputs(os.path.join(tmp, "maps", stem), os.path.join(tmp, "overlays", stem),
-                               frame, sal, opt.npy)
+                done, full = write_outputs(os.path.join(tmp, "maps", stem + ".png"),
+                                           os.path.join(tmp, "overlays", stem + ".jpg"),
+                                           frame, sal, opt.npy)
+                written += done
                 if writer is None:
-                    writer = OverlayVideo(os.path.join(tmp, "overlay"), fps, frame.shape[:2])
-                writer.write(overlay(frame, resize_map(sal, frame.shape[:2])))
+                    writer = OverlayVideo(os.path.join(tmp, "overlay.mp4"), fps, frame.shape[:2],
+                                          audio=mux)
+                writer.write(overlay(frame, full))
                 count += 1
                 bar.update(1)
         finally:
             bar.close()
-            if writer is not None:
-                writer.close()
-        if os.path.exists(os.path.join(tmp, "audio.wav")):
-            os.remove(os.path.join(tmp, "audio.wav"))
-        dest = os.path.join(out, job.name)
-        if os.path.isdir(dest):
-            shutil.rmtree(dest)
-        os.replace(tmp, dest)
-        return {"frames": count, "fps": fps, "audio": wav is not None,
-                "overlay_video": os.path.join(dest, os.path.basename(writer.path))}
+        video = writer.close()
+        writer = None
+        if wav is not None and wav.startswith(tmp):
+            os.remove(wav)
+        written.append(video["path"])
+        notes += video["notes"]
+        if state["short"]:
+            notes.append(state["short"] + " (--allow-short)")
+        info = {"input": os.path.abspath(job.path), "frames": count, "fps": fps,
+                "audio": None if wav is None or wav.startswith(tmp) else os.path.abspath(wav),
+                "audio_track": bool(wav is not None and wav.startswith(tmp)),
+                "overlay_video": {k: v for k, v in video.items() if k not in ("path", "notes")},
+                "notes": notes}
+        rel = _rel(tmp, written)
+        write_text(os.path.join(tmp, SUMMARY), json.dumps(
+            {"tool": TOOL, **info, "written": rel}, indent=1))
+        dest, = namer.pick(job.stem, ["_saliency"], ours=_ours_video_folder)
+        _move_into_place(tmp, dest)
+        return {**info, "folder": os.path.basename(dest),
+                "overlay_video_file": os.path.join(dest, os.path.basename(video["path"]))}
     finally:
+        if writer is not None:
+            writer.abort()
         if os.path.isdir(tmp):
-            shutil.rmtree(tmp)
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _move_into_place(tmp, dest):
+    """Rename the finished temp folder to ``dest``; an existing ``dest`` (only ever an earlier
+    output of this tool, see :class:`Namer`) is moved aside first and removed after."""
+    old = None
+    if os.path.lexists(dest):
+        old = tmp + "-old"
+        os.rename(dest, old)
+    os.rename(tmp, dest)
+    if old:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _describe(e):
-    if isinstance(e, SampleError):
-        return e.reason
-    return f"{type(e).__name__}: {e}"
+    return e.reason if isinstance(e, SampleError) else f"{type(e).__name__}: {e}"
 
 
-def predict_paths(session, inputs, out, opt, as_video=False):
-    """Run every input; returns ``{"outputs": {path: info}, "failures": [(path, reason)]}``."""
+def _failure(job, e):
+    """(input, reason); a reason about another file (the audio, a frame) names that file."""
+    if isinstance(e, SampleError) and os.path.abspath(e.path) != os.path.abspath(job.path):
+        return (job.path, f"{e.path}: {e.reason}")
+    return (job.path, _describe(e))
+
+
+def predict_paths(engine, inputs, out, opt, as_video=False, jobs=None):
+    """Run every input; returns ``{"outputs": {path: info}, "failures": [(path, reason)],
+    "written": [paths], "skipped": [paths], "notes": [..]}``."""
     from tqdm import tqdm
-    text_emb = embed_prompt(session, opt.prompt)
-    jobs, failures = collect_inputs(inputs, as_video)
-    outputs = {}
+    text = engine.embed(opt.prompt)
+    if jobs is None:
+        jobs, failures, skipped = collect_inputs(inputs, as_video)
+    else:
+        jobs, failures, skipped = jobs
+    namer = Namer(out, opt.overwrite)
+    outputs, written = {}, []
     images = [j for j in jobs if j.kind == "image"]
     videos = [j for j in jobs if j.kind != "image"]
     bar = tqdm(total=len(images), desc="images", unit="img", disable=not opt.progress or not images)
     pending = []
 
     def flush():
-        maps = predict_images(session, text_emb, [im for _, im in pending], opt.batch)
+        maps = engine.predict_images([im for _, im in pending], text, opt.batch)
         for (job, im), sal in zip(pending, maps):
+            suffixes = ["_saliency.png", "_overlay.jpg"] + (["_saliency.npy"] if opt.npy else [])
+            paths = namer.pick(job.stem, suffixes)
             try:
-                _write_outputs(os.path.join(out, job.name), os.path.join(out, job.name + "_overlay"),
-                               im, sal, opt.npy)
-                outputs[job.path] = {"map": os.path.join(out, job.name + ".png")}
+                done, _ = write_outputs(paths[0], paths[1], im, sal, opt.npy)
+                written.extend(done)
+                outputs[job.path] = {"map": os.path.basename(paths[0]),
+                                     "overlay": os.path.basename(paths[1])}
             except OSError as e:
                 failures.append((job.path, _describe(e)))
         pending.clear()
@@ -487,50 +543,54 @@ def predict_paths(session, inputs, out, opt, as_video=False):
     bar.close()
     for job in videos:
         try:
-            outputs[job.path] = _run_video(session, text_emb, job, out, opt)
+            info = _run_video(engine, job, out, opt, namer, text)
+            outputs[job.path] = info
+            written.append(os.path.join(out, info["folder"]))
         except (SampleError, OSError, ValueError) as e:
-            failures.append((job.path, _describe(e)))
-    return {"outputs": outputs, "failures": failures}
+            failures.append(_failure(job, e))
+    return {"outputs": outputs, "failures": failures, "written": written, "skipped": skipped}
 
 
-def summarise(report, out):
-    """Print the summary, write ``out/summary.json``; return the exit status."""
+def summarise(report, out, extra=None):
+    """Print the summary and write ``out/summary.json`` (merged with an earlier run's list of
+    written files, or ``summary_<k>.json`` when a summary of someone else is there); return
+    the number of failures."""
     ok, bad = report["outputs"], report["failures"]
     print(f"predict: {len(ok)} input(s) done, {len(bad)} failed; outputs in {out}")
     for path, reason in bad:
         print(f"  FAILED {path}: {reason}")
-    _atomic_bytes(os.path.join(out, "summary.json"), json.dumps(
-        {"outputs": ok, "failures": [{"path": p, "reason": r} for p, r in bad]},
-        indent=1).encode())
-    return 1 if bad else 0
+    for p in report.get("skipped", []):
+        print(f"  skipped {p}: an output of an earlier run")
+    prev = read_summary(out)
+    earlier = [p for p in (prev or {}).get("written", []) if os.path.lexists(os.path.join(out, p))]
+    written = list(dict.fromkeys(earlier + _rel(out, report["written"])))
+    path, k = os.path.join(out, SUMMARY), 1
+    if prev is None:                      # a summary.json that is not ours stays untouched
+        while os.path.lexists(path):
+            path, k = os.path.join(out, f"summary_{k}.json"), k + 1
+    doc = {"tool": TOOL, **(extra or {}), "outputs": ok,
+           "failures": [{"path": p, "reason": r} for p, r in bad],
+           "skipped": report.get("skipped", []), "written": written}
+    write_text(path, json.dumps(doc, indent=1))
+    return len(bad)
 
 
-def add_model_args(ap):
-    """--run / --config / --checkpoint / --set / --pynative, shared by predict, eval, export."""
-    g = ap.add_argument_group("model")
-    g.add_argument("--run", help="training run directory (config.yaml + checkpoints)")
-    g.add_argument("--config", help="config YAML (with --checkpoint)")
-    g.add_argument("--checkpoint", help="MindSpore .ckpt or the released AAM .pth")
-    g.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="config override, e.g. --set input.size=[224,224] (repeatable)")
-    g.add_argument("--pynative", action="store_true", help="PyNative mode (default: GRAPH)")
+# ----------------------------------------------------------------------------- CLI
+
+def _positive(name, v, integer=False, zero=False):
+    if v is None:
+        return
+    if integer and v != int(v):
+        raise cli.UserError(f"{name} must be an integer, got {v}")
+    if not (v >= 0 if zero else v > 0) or v != v or v == float("inf"):
+        raise cli.UserError(f"{name} must be {'≥ 0' if zero else '> 0'}, got {v:g}")
 
 
-def open_session(args, encoders=True):
-    """MindSpore context + :func:`aam_ms.session.load_session` from parsed model args."""
-    import mindspore as ms
-    ms.set_context(mode=ms.PYNATIVE_MODE if args.pynative else ms.GRAPH_MODE)
-    from .session import load_session
-    if not args.run and not args.config:
-        raise ValueError("give --run DIR or --config FILE --checkpoint CKPT")
-    for flag, p in (("--run", args.run), ("--config", args.config), ("--checkpoint", args.checkpoint)):
-        if p and not os.path.exists(p):
-            raise FileNotFoundError(f"{flag} {p}: no such file or folder")
-    return load_session(run=args.run, config=args.config, checkpoint=args.checkpoint,
-                        overrides=args.overrides, encoders=encoders)
+def _terminate(signum, frame):
+    raise SystemExit(128 + signum)     # unwinds like Ctrl-C: every finally removes its temp
 
 
-def main(argv=None):
+def build_parser():
     ap = argparse.ArgumentParser(prog="python -m aam_ms.predict",
                                  description=__doc__.split("\n\n")[0])
     ap.add_argument("inputs", nargs="+", metavar="INPUT", help="image, video, or folder")
@@ -538,35 +598,64 @@ def main(argv=None):
     add_model_args(ap)
     ap.add_argument("--prompt", help="prompt text or dataset / prompt key (default: 'None')")
     ap.add_argument("--prompt-file", help="YAML {key: prompt} to register (e.g. a corpus' prompts.yaml)")
-    ap.add_argument("--audio", help="WAV file, 'auto' (sidecar or ffmpeg), 'none'; "
-                    "default: <stem>.wav next to a video when present")
+    ap.add_argument("--audio", help="WAV file, 'auto' (sidecar or the video's own track via "
+                    "ffmpeg, else visual-only), 'none'; default: <stem>.wav beside a video")
     ap.add_argument("--npy", action="store_true", help="also write float32 maps (.npy)")
     ap.add_argument("--clip-len", type=int, help="frames per window (default: input.clip_len)")
     ap.add_argument("--overlap", type=int, help="context frames per window (default: clip_len // 2)")
     ap.add_argument("--batch", type=int, default=1, help="images per model call")
     ap.add_argument("--fps", type=float, help="frame rate for frame folders / override")
     ap.add_argument("--as-video", action="store_true", help="treat folders as frame sequences")
+    ap.add_argument("--overwrite", action="store_true",
+                    help="replace outputs an earlier run of this tool wrote (never other files)")
+    ap.add_argument("--allow-short", action="store_true",
+                    help="accept a video that decodes fewer frames than its header promises")
     ap.add_argument("--no-progress", action="store_true")
-    args = ap.parse_args(argv)
-    try:
-        if args.batch < 1:
-            raise ValueError(f"--batch must be ≥ 1, got {args.batch}")
-        if args.prompt_file:
-            from .data.prompts import load_prompt_yaml
+    return ap
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    _positive("--fps", args.fps)
+    _positive("--clip-len", args.clip_len, integer=True)
+    _positive("--overlap", args.overlap, integer=True, zero=True)
+    _positive("--batch", args.batch, integer=True)
+    if args.clip_len is not None and args.overlap is not None and args.overlap >= args.clip_len:
+        raise cli.UserError(f"--overlap must be < --clip-len ({args.clip_len}), got {args.overlap}")
+    if args.audio not in (None, "auto", "none"):
+        check_audio_file(args.audio)
+    if args.prompt_file:
+        from .data.prompts import load_prompt_yaml
+        try:
             load_prompt_yaml(args.prompt_file, register=True)
-        prompt = resolve_prompt(args.prompt)
-        session = open_session(args)
-        clip_len = args.clip_len or int(session.cfg["input"]["clip_len"])
-        overlap = clip_len // 2 if args.overlap is None else args.overlap
-        _check_window(clip_len, overlap)
-        opt = Options(prompt, args.npy, clip_len, overlap, args.batch, args.audio, args.fps,
-                      not args.no_progress)
-        os.makedirs(args.out, exist_ok=True)
-    except (ValueError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return summarise(predict_paths(session, args.inputs, args.out, opt, args.as_video), args.out)
+        except (ValueError, OSError) as e:
+            raise cli.UserError(f"--prompt-file {args.prompt_file}: {e}") from None
+    prompt = resolve_prompt(args.prompt)
+    collected = collect_inputs(args.inputs, args.as_video)
+    if not collected[0]:
+        reasons = "; ".join(f"{p}: {r}" for p, r in collected[1]) or "no inputs"
+        raise cli.UserError(f"nothing to predict ({reasons})")
+    signal.signal(signal.SIGTERM, _terminate)
+    swept = prepare_out(args.out, collected[0])
+    session = open_session(args)
+    clip_len = args.clip_len or int(session.cfg["input"]["clip_len"])
+    overlap = clip_len // 2 if args.overlap is None else args.overlap
+    try:
+        check_window(clip_len, overlap)
+    except ValueError as e:
+        raise cli.UserError(str(e)) from None
+    opt = Options(prompt, args.npy, clip_len, overlap, args.batch, args.audio, args.fps,
+                  not args.no_progress, args.overwrite, args.allow_short)
+    report = predict_paths(Engine(session), args.inputs, args.out, opt, jobs=collected)
+    failed = summarise(report, args.out, {"prompt": prompt, "clip_len": clip_len,
+                                          "overlap": overlap, "swept_temp": swept})
+    total = len(report["outputs"]) + failed
+    if failed:
+        p, r = report["failures"][0]
+        raise cli.UserError(f"{failed} of {total} input(s) failed (first: {p}: {r}); "
+                            f"see {os.path.join(args.out, SUMMARY)}")
+    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run(main, prog="python -m aam_ms.predict"))

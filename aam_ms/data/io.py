@@ -4,7 +4,8 @@ Every failure to read a file raises :class:`SampleError` naming the file and wha
 so a data pipeline can skip and list the bad sample instead of dying mid-epoch.
 
 Conventions
-- images: ``uint8`` (H, W, 3) RGB;
+- images: ``uint8`` (H, W, 3) RGB, upright: an EXIF orientation tag is applied (as a viewer
+  shows the photo);
 - density maps: ``float32`` (H, W) with the values as stored (0..255 for 8-bit images);
 - fixation maps: ``uint8`` (H, W) in {0, 1};
 - fixation points (``Record.fixation_points``): ``[[row, col], ...]`` 0-based pixels of the
@@ -63,7 +64,25 @@ def _decode(path, flags):
     img = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     if img is None or img.size == 0:
         raise SampleError(path, "not a decodable image (corrupt or unsupported format)")
-    return img
+    return _exif_upright(img, data) if flags == cv2.IMREAD_UNCHANGED else img
+
+
+def _exif_upright(img, data):
+    """Apply the EXIF orientation tag (1-8) of the encoded ``data`` to the decoded pixels
+    (``IMREAD_UNCHANGED`` keeps them as stored; ``IMREAD_COLOR`` would rotate but drop alpha
+    and bit depth). Same transforms as ``PIL.ImageOps.exif_transpose``."""
+    import io as _io
+
+    from PIL import Image
+    try:
+        with Image.open(_io.BytesIO(data)) as im:
+            o = im.getexif().get(0x0112, 1)
+    except Exception:  # no EXIF block or one PIL cannot parse: the pixels as stored
+        return img
+    swap = np.swapaxes(img, 0, 1)
+    out = {2: img[:, ::-1], 3: img[::-1, ::-1], 4: img[::-1], 5: swap, 6: swap[:, ::-1],
+           7: swap[::-1, ::-1], 8: swap[::-1]}.get(o, img)
+    return np.ascontiguousarray(out)
 
 
 def _to_uint8(a):
@@ -276,6 +295,98 @@ def load_audio(path, start_s, end_s, sr=16000):
     out = np.zeros(n, np.float32)
     out[:min(n, len(wav))] = wav[:n]
     return out
+
+
+def audio_info(path):
+    """(sample rate, frames, channels) of an audio file that is complete: a WAV whose ``data``
+    chunk promises more bytes than the file holds, or a file whose last block does not decode,
+    is refused (a truncated file would be read as silence)."""
+    import soundfile as sf
+    data_size = os.path.getsize(path) if os.path.isfile(path) else 0
+    _read_bytes_head(path)
+    try:
+        with sf.SoundFile(path) as f:
+            sr, frames, channels = f.samplerate, f.frames, f.channels
+            if frames > 0:
+                f.seek(max(0, frames - 1024))
+                tail = f.read(dtype="float32", always_2d=True)
+                if len(tail) != min(1024, frames):
+                    raise SampleError(path, f"truncated audio: its last samples cannot be read "
+                                            f"({len(tail)} of {min(1024, frames)})")
+    except (RuntimeError, OSError, TypeError) as e:
+        raise SampleError(path, f"not a readable audio file ({e})") from None
+    if frames == 0:
+        raise SampleError(path, "audio file holds no samples")
+    promised = _wav_promised_bytes(path)
+    if promised is not None and promised[0] > data_size - promised[1]:
+        raise SampleError(path, f"truncated WAV: its header promises {promised[0]} bytes of "
+                                f"samples, the file holds {max(0, data_size - promised[1])}")
+    return sr, frames, channels
+
+
+def _read_bytes_head(path):
+    """The existence / emptiness checks of :func:`_read_bytes` without reading the file."""
+    if not os.path.isfile(path):
+        raise SampleError(path, "file does not exist")
+    if os.path.getsize(path) == 0:
+        raise SampleError(path, "file is empty (0 bytes)")
+
+
+def _wav_promised_bytes(path):
+    """(data chunk size, offset of its first byte) of a RIFF/WAVE file, else None."""
+    import struct
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        pos = 12
+        while True:
+            ch = f.read(8)
+            if len(ch) < 8:
+                return None
+            cid, size = ch[:4], struct.unpack("<I", ch[4:])[0]
+            pos += 8
+            if cid == b"data":
+                return (size, pos) if size not in (0, 0xFFFFFFFF) else None   # streamed WAV
+            f.seek(size + (size & 1), 1)
+            pos += size + (size & 1)
+
+
+def container_tracks(path):
+    """Kinds of track a video container declares, from its headers without decoding:
+    {"video", "audio"} ⊆ result, or None when the format is not recognised. MP4 / MOV
+    (``hdlr`` boxes ``vide`` / ``soun``) and AVI (``strh`` types ``vids`` / ``auds``);
+    ``ffprobe`` when installed covers every other format."""
+    import mmap
+    import shutil
+    import subprocess
+    exe = shutil.which("ffprobe")
+    if exe:
+        r = subprocess.run([exe, "-v", "error", "-show_entries", "stream=codec_type", "-of",
+                            "csv=p=0", path], capture_output=True, text=True)
+        if r.returncode == 0:
+            kinds = {k.strip() for k in r.stdout.split()}
+            return {k for k in ("video", "audio") if k in kinds}
+    try:
+        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            head = m[:12]
+            if head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide"):
+                marks, names = b"hdlr", {b"vide": "video", b"soun": "audio"}
+                skip = 8
+            elif head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+                marks, names = b"strh", {b"vids": "video", b"auds": "audio"}
+                skip = 4
+            else:
+                return None
+            out, i = set(), m.find(marks)
+            while i >= 0:
+                kind = names.get(m[i + 4 + skip:i + 8 + skip])
+                if kind:
+                    out.add(kind)
+                i = m.find(marks, i + 4)
+            return out
+    except (OSError, ValueError):
+        return None
 
 
 def load_stimulus(record, root):

@@ -5,12 +5,36 @@ An entry lives in ``<cache_dir>/<sha256(fingerprint NUL prompt)>.npz`` (arrays `
 half-written entry and concurrent writers of the same prompt store the same bytes.
 The fingerprint names the encoder weights and the tokenizer, so changing either starts a new
 set of entries instead of returning stale vectors.
+
+The cache lives in the user's cache folder (:func:`cache_root`: ``$AAM_CACHE_DIR``, else
+``$XDG_CACHE_HOME/aam-ms``, else ``~/.cache/aam-ms``), never in the current directory; a cache
+folder that cannot be written leaves the cache in memory only (one warning).
 """
 import hashlib
 import os
-import tempfile
+import sys
 
 import numpy as np
+
+from ..fileio import atomic_write
+
+
+def cache_root():
+    """``$AAM_CACHE_DIR``, else ``$XDG_CACHE_HOME/aam-ms``, else ``~/.cache/aam-ms``."""
+    if os.environ.get("AAM_CACHE_DIR"):
+        return os.path.abspath(os.path.expanduser(os.environ["AAM_CACHE_DIR"]))
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = xdg if xdg and os.path.isabs(xdg) else os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "aam-ms")
+
+
+def resolve_cache_dir(value=None):
+    """A config's ``cache_dir``: None → ``cache_root()/prompts``; an absolute path → itself;
+    a relative one → under :func:`cache_root` (never the current directory)."""
+    if not value:
+        return os.path.join(cache_root(), "prompts")
+    value = os.path.expanduser(os.fspath(value))
+    return value if os.path.isabs(value) else os.path.join(cache_root(), value)
 
 
 def weights_fingerprint(cell):
@@ -32,10 +56,10 @@ class PromptCache:
     ``truncate`` (then they are cut keeping the end token, with a warning).
     """
 
-    def __init__(self, encoder, tokenizer, cache_dir, fingerprint=None, truncate=False):
+    def __init__(self, encoder, tokenizer, cache_dir=None, fingerprint=None, truncate=False):
         self.encoder = encoder
         self.tokenizer = tokenizer
-        self.cache_dir = os.fspath(cache_dir)
+        self.cache_dir = resolve_cache_dir(cache_dir)
         self.truncate = truncate
         if fingerprint is None:
             if not hasattr(encoder, "get_parameters"):
@@ -45,7 +69,17 @@ class PromptCache:
         self.fingerprint = hashlib.sha256(
             f"{fingerprint}|{tokenizer.fingerprint()}".encode()).hexdigest()
         self._memory = {}
-        os.makedirs(self.cache_dir, exist_ok=True)
+        self._disk = True
+        try:
+            os.makedirs(self.cache_dir, exist_ok=True)
+        except OSError as e:
+            self._no_disk(e)
+
+    def _no_disk(self, err):
+        if self._disk:
+            print(f"warning: prompt cache {self.cache_dir} is not writable ({err.strerror or err});"
+                  " prompt embeddings are kept in memory only (set AAM_CACHE_DIR)", file=sys.stderr)
+        self._disk = False
 
     def _path(self, prompt):
         key = hashlib.sha256(f"{self.fingerprint}\0{prompt}".encode("utf-8")).hexdigest()
@@ -64,7 +98,7 @@ class PromptCache:
 
     def _load(self, prompt):
         path = self._path(prompt)
-        if not os.path.isfile(path):
+        if not self._disk or not os.path.isfile(path):
             return None
         with np.load(path) as z:
             if str(z["prompt"]) != prompt or str(z["fingerprint"]) != self.fingerprint:
@@ -72,16 +106,14 @@ class PromptCache:
             return z["embedding"].astype(np.float32)
 
     def _store(self, prompt, emb):
-        path = self._path(prompt)
-        fd, tmp = tempfile.mkstemp(suffix=".npz.tmp", dir=self.cache_dir)
+        if not self._disk:
+            return
         try:
-            with os.fdopen(fd, "wb") as f:
+            with atomic_write(self._path(prompt)) as f:
                 np.savez(f, embedding=emb, prompt=np.array(prompt),
                          fingerprint=np.array(self.fingerprint))
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        except OSError as e:
+            self._no_disk(e)
 
     def __call__(self, prompts):
         single = isinstance(prompts, str)
