@@ -84,7 +84,9 @@ def centred_windows(wave, sample_rate, times, context_sec=2.0):
 class LogSpectrogram(nn.Cell):
     """(B, L) → normalised log power spectrogram (B, 1, n_fft//2 + 1, 1 + L // hop).
 
-    The DFT is a strided convolution with fixed window·cos / window·sin kernels."""
+    The DFT is a strided convolution with fixed window·cos / window·sin kernels. Hand-written
+    on purpose, not ``ops.stft``: it stays real-valued and inside the graph (GRAPH mode, MindIR
+    export, Ascend), where complex tensors are not an option for every backend."""
 
     def __init__(self, n_fft=512, hop_length=353, normalisation="batch"):
         super().__init__()

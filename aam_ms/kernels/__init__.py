@@ -15,7 +15,7 @@ import mindspore as ms
 from mindspore import ops
 from mindspore.ops.primitive import constexpr
 
-from ..geometry import lorentz as L
+from ..geometry import lorentz
 from . import custom_ops
 
 _MODE = {"value": "native"}
@@ -50,19 +50,19 @@ def _rows(x):
     return x.astype(ms.float32).reshape((-1, x.shape[-1]))
 
 
-def lorentz_pairwise_dist(x, y, curv, eps=L.DIST_EPS):
+def lorentz_pairwise_dist(x, y, curv, eps=lorentz.DIST_EPS):
     """Pairwise Lorentz distance (N, D) × (M, D) → (N, M)."""
     if _use_custom() and len(x.shape) == 2 and len(y.shape) == 2:
         return custom_ops.lorentz("pairwise", _rows(x), _rows(y), _curv1(curv), eps)
-    return L.pairwise_dist(x, y, curv, eps)
+    return lorentz.pairwise_dist(x, y, curv, eps)
 
 
-def lorentz_paired_dist(x, y, curv, eps=L.DIST_EPS):
+def lorentz_paired_dist(x, y, curv, eps=lorentz.DIST_EPS):
     """Row-wise Lorentz distance (..., D) × (..., D) → (...)."""
     if _use_custom() and x.shape == y.shape:
         d = custom_ops.lorentz("paired", _rows(x), _rows(y), _curv1(curv), eps)
         return d.reshape(x.shape[:-1])
-    return L.paired_dist(x, y, curv, eps)
+    return lorentz.paired_dist(x, y, curv, eps)
 
 
 def lorentz_dist_to_origin(x, curv):
@@ -70,7 +70,7 @@ def lorentz_dist_to_origin(x, curv):
     if _use_custom():
         rows = _rows(x)
         return custom_ops.lorentz("origin", rows, rows, _curv1(curv), 0.0).reshape(x.shape[:-1])
-    return L.dist_to_origin(x, curv)
+    return lorentz.dist_to_origin(x, curv)
 
 
 def fp_diffusion(rho, nu, dt=1.0, cfl=False):

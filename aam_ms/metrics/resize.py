@@ -12,6 +12,10 @@ default ``imresize``; scores depend on that interpolation, so it is reproduced h
   (symmetric padding ``[1..n, n..1]``);
 * the axis with the smaller scale is resized first (rows on ties); integer images are
   rounded and saturated to their type after each axis, as MATLAB returns its input class.
+
+Hand-written on purpose: no library resize equals MATLAB's (OpenCV's bicubic uses a = −0.75
+and no antialiasing; PIL drops out-of-range taps instead of mirroring them), and the benchmark
+scores ``metrics_vectors.json`` records are only reproduced with this one.
 """
 import numpy as np
 
