@@ -657,5 +657,11 @@ def main(argv=None):
     return 0
 
 
+def cli_main():
+    """Console script ``aam-predict`` (pyproject.toml): exit codes from :func:`aam_ms.cli.run`."""
+    from .cli import run
+    sys.exit(run(main))
+
+
 if __name__ == "__main__":
     sys.exit(cli.run(main, prog="python -m aam_ms.predict"))
