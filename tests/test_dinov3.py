@@ -1,7 +1,6 @@
 """DINOv3 backbone + LoRA + converters: parity with transformers and with the golden hooks."""
 import dataclasses
-import os
-from pathlib import Path
+import re
 
 import numpy as np
 import pytest
@@ -9,34 +8,37 @@ import mindspore as ms
 from mindspore import Tensor, nn
 
 from aam_ms.convert import dinov3 as conv
-from aam_ms.weights import set_params
 from aam_ms.models.backbones import LoRALinear, build_dinov3, make_config
 from aam_ms.models.backbones.dinov3 import INTERMEDIATE_LAYERS, param_shapes, rope_periods
+from aam_ms.weights import set_params
+from conftest import golden_index, golden_params
 
-GOLDEN = Path(__file__).resolve().parents[2] / "shared" / "golden"
-GOLDEN_NPZ = Path(os.environ.get("AAM_GOLDEN_NPZ", GOLDEN / "aam_official_vits16_wr1.npz"))
-GOLDEN_KEYS = Path(os.environ.get("AAM_GOLDEN_KEYS", GOLDEN / "keys.json"))
-CASES = ("case1_image", "case2_video", "case3_avvideo", "case4_image_nonsquare")
 TOL = 1e-4
 
 
-def _need_golden():
-    if not (GOLDEN_NPZ.is_file() and GOLDEN_KEYS.is_file()):
-        pytest.skip(f"golden files absent ({GOLDEN_NPZ}, {GOLDEN_KEYS}); set AAM_GOLDEN_NPZ / "
-                    "AAM_GOLDEN_KEYS")
+def _nonsquare_case():
+    """The golden case GRAPH mode runs on: the first non-square one, else the last."""
+    index = golden_index()
+    if index is None:
+        return []
+    cases = index[0]["cases"]
+    return [next((c["name"] for c in cases if c["x_shape"][-2] != c["x_shape"][-1]),
+                 cases[-1]["name"])]
 
 
 @pytest.fixture(scope="module")
-def wr1_backbone_sd():
-    _need_golden()
-    from aam_ms.convert.wr1 import generate
-    sd = generate(str(GOLDEN_KEYS))
-    return {k: v for k, v in sd.items() if k.startswith("backbone.")}
+def variant(golden_set):
+    return golden_set[1]["variant"]
 
 
 @pytest.fixture(scope="module")
-def vits_wr1(wr1_backbone_sd):
-    net = build_dinov3("vits16")
+def wr1_backbone_sd(golden):
+    return {k: v for k, v in golden[1].items() if k.startswith("backbone.")}
+
+
+@pytest.fixture(scope="module")
+def vit_wr1(wr1_backbone_sd, variant):
+    net = build_dinov3(variant)
     params, report = conv.convert_state_dict(wr1_backbone_sd, net.cfg)
     report.raise_if_partial("WR-1 backbone")
     assert not [m for m in report.mapped if m[0] == "<lora init>"]
@@ -51,10 +53,11 @@ def _maxdiff(a, b):
     return float(np.abs(a.astype(np.float64) - b).max())
 
 
-def _hooks(net, x):
-    """Our counterparts of the golden backbone hooks."""
+def _hooks(net, x, variant, blocks):
+    """Our counterparts of the golden backbone hooks (``blocks``: the block outputs stored)."""
     x = Tensor(x)
     h, w = net.grid_size(x)
+    prefix = 1 + net.cfg.n_storage_tokens               # class + register tokens
     out = {"patch_embed": net.patch_embed(x).asnumpy()}
     sin, cos = net.rope_embed(h, w)
     out["rope_embed.0"], out["rope_embed.1"] = sin.asnumpy(), cos.asnumpy()
@@ -63,55 +66,63 @@ def _hooks(net, x):
     out["blocks.0.attn"] = b0.attn(b0.norm1(t), sin, cos).asnumpy()
     for i, blk in enumerate(net.blocks):
         t = blk(t, sin, cos)
-        if i in (0, 11):
+        if i in blocks:
             out[f"blocks.{i}"] = t.asnumpy()
-        if i in INTERMEDIATE_LAYERS["vits16"]:
-            j = INTERMEDIATE_LAYERS["vits16"].index(i)
-            out[f"get_intermediate_layers.{j}"] = net.norm(t)[:, 5:].asnumpy()
+        if i in INTERMEDIATE_LAYERS[variant]:
+            j = INTERMEDIATE_LAYERS[variant].index(i)
+            out[f"get_intermediate_layers.{j}"] = net.norm(t)[:, prefix:].asnumpy()
     return out
 
 
-def test_golden_hooks_all_cases(vits_wr1):
-    """Module by module on every case; the block loop is unrolled here (one pass per case),
-    ``get_intermediate_layers`` itself runs on case1 here and on case4 in GRAPH mode."""
-    z = np.load(GOLDEN_NPZ)
+def test_golden_hooks_all_cases(golden_set, vit_wr1, variant):
+    """Module by module on every case of meta.json; the block loop is unrolled here (one pass
+    per case), ``get_intermediate_layers`` itself runs on the first case here and on the
+    non-square case in GRAPH mode. Every backbone hook of the set is compared."""
+    z, meta = golden_set
     worst = (0.0, "")
-    x1 = Tensor(z["case1_image.in.x"])
-    for j, o in enumerate(vits_wr1.get_intermediate_layers(x1, INTERMEDIATE_LAYERS["vits16"])):
-        d = _maxdiff(o.asnumpy(), z[f"case1_image.hook.backbone.get_intermediate_layers.{j}"])
-        print(f"case1_image get_intermediate_layers() [{j}]: max|d| = {d:.3e}")
-        worst = max(worst, (d, f"case1_image.get_intermediate_layers()[{j}]"))
-    for case in CASES:
-        ours = _hooks(vits_wr1, z[f"{case}.in.x"])
-        for name, val in ours.items():
-            d = _maxdiff(val, z[f"{case}.hook.backbone.{name}"])
+    first = meta["cases"][0]["name"]
+    x1 = Tensor(z[f"{first}.in.x"])
+    for j, o in enumerate(vit_wr1.get_intermediate_layers(x1, INTERMEDIATE_LAYERS[variant])):
+        d = _maxdiff(o.asnumpy(), z[f"{first}.hook.backbone.get_intermediate_layers.{j}"])
+        print(f"{first} get_intermediate_layers() [{j}]: max|d| = {d:.3e}")
+        worst = max(worst, (d, f"{first}.get_intermediate_layers()[{j}]"))
+    for case in (c["name"] for c in meta["cases"]):
+        stored = {k.split(".hook.backbone.", 1)[1] for k in z
+                  if k.startswith(f"{case}.hook.backbone.")}
+        blocks = {int(m.group(1)) for m in map(re.compile(r"blocks\.(\d+)$").match, stored) if m}
+        ours = _hooks(vit_wr1, z[f"{case}.in.x"], variant, blocks)
+        assert stored and stored <= set(ours), f"{case}: hooks not compared: {stored - set(ours)}"
+        for name in sorted(stored):
+            d = _maxdiff(ours[name], z[f"{case}.hook.backbone.{name}"])
             print(f"{case} {name}: max|d| = {d:.3e}")
             worst = max(worst, (d, f"{case}.{name}"))
     print(f"worst golden max|d| = {worst[0]:.3e} at {worst[1]}")
     assert worst[0] <= TOL, worst
 
 
-def test_golden_graph_mode(vits_wr1):
-    z = np.load(GOLDEN_NPZ)
-    x = Tensor(z["case4_image_nonsquare.in.x"])
+@pytest.mark.parametrize("case", golden_params(_nonsquare_case(), "case"))
+def test_golden_graph_mode(golden_set, vit_wr1, case):
+    z, _ = golden_set
+    x = Tensor(z[f"{case}.in.x"])
     ms.set_context(mode=ms.GRAPH_MODE)
     try:
-        outs = vits_wr1(x)
+        outs = vit_wr1(x)
     finally:
         ms.set_context(mode=ms.PYNATIVE_MODE)
     assert len(outs) == 4
-    d = max(_maxdiff(o.asnumpy(), z[f"case4_image_nonsquare.hook.backbone."
-                                     f"get_intermediate_layers.{j}"]) for j, o in enumerate(outs))
-    print(f"GRAPH mode, case4 (96x128): max|d| = {d:.3e}")
+    d = max(_maxdiff(o.asnumpy(), z[f"{case}.hook.backbone.get_intermediate_layers.{j}"])
+            for j, o in enumerate(outs))
+    print(f"GRAPH mode, {case} {tuple(x.shape[-2:])}: max|d| = {d:.3e}")
     assert d <= TOL
 
 
-def test_lora_branch_is_active_in_wr1(vits_wr1, wr1_backbone_sd):
+def test_lora_branch_is_active_in_wr1(vit_wr1, wr1_backbone_sd):
     lb = wr1_backbone_sd["backbone.blocks.0.attn.qkv.lora_B.weight"]
     assert np.abs(lb).max() > 0.01
-    p = dict((q.name, q) for q in vits_wr1.get_parameters())
+    p = dict((q.name, q) for q in vit_wr1.get_parameters())
     np.testing.assert_array_equal(p["blocks.0.attn.qkv.lora_B.weight"].asnumpy(), lb)
-    np.testing.assert_array_equal(p["blocks.3.attn.qkv.base.bias_mask"].asnumpy()[384:768], 0)
+    d = vit_wr1.cfg.embed_dim                                     # K rows of the qkv bias: masked
+    np.testing.assert_array_equal(p["blocks.3.attn.qkv.base.bias_mask"].asnumpy()[d:2 * d], 0)
 
 
 def _official_naming(sd):
@@ -125,47 +136,49 @@ def _official_naming(sd):
     return out
 
 
-def test_official_naming_zero_unexpected(wr1_backbone_sd, vits_wr1):
+def test_official_naming_zero_unexpected(wr1_backbone_sd, vit_wr1, variant):
     official = _official_naming(wr1_backbone_sd)
     assert "blocks.0.attn.qkv.bias_mask" in official and "ls1.gamma" in "".join(official)
     for last_n in (0, 4, None):
-        cfg = make_config("vits16", lora_last_n=last_n)
+        cfg = make_config(variant, lora_last_n=last_n)
         params, report = conv.convert_state_dict(official, cfg)
         print(f"official naming, lora_last_n={last_n}: {report.summary().splitlines()[0]}")
         assert report.ok and not report.unexpected
         assert set(params) == set(param_shapes(cfg))
     # all-block LoRA from official weights: same base tensors, B = 0
-    ours = {p.name: p.asnumpy() for p in vits_wr1.get_parameters()}
+    ours = {p.name: p.asnumpy() for p in vit_wr1.get_parameters()}
     for n, v in params.items():
         if ".lora_B." in n:
             assert not v.any()
         elif ".lora_A." not in n:
             np.testing.assert_array_equal(v, ours[n])
     # Meta ViT-L checkpoints of the SAT493M release carry an unused local_cls_norm
-    official["local_cls_norm.weight"] = np.ones(384, np.float32)
-    official["local_cls_norm.bias"] = np.zeros(384, np.float32)
-    _, report = conv.convert_state_dict(official, "vits16")
+    d = vit_wr1.cfg.embed_dim
+    official["local_cls_norm.weight"] = np.ones(d, np.float32)
+    official["local_cls_norm.bias"] = np.zeros(d, np.float32)
+    _, report = conv.convert_state_dict(official, variant)
     assert report.ok and ("local_cls_norm.weight", None) in report.mapped
 
 
-def test_partial_loads_are_refused(wr1_backbone_sd):
+def test_partial_loads_are_refused(wr1_backbone_sd, vit_wr1, variant):
+    d, depth = vit_wr1.cfg.embed_dim, vit_wr1.cfg.depth
     sd = dict(wr1_backbone_sd)
     sd["backbone.blocks.0.attn.qkv.weight"] = sd["backbone.blocks.0.attn.qkv.weight"] + 1.0
     sd["backbone.blocks.0.extra.weight"] = np.zeros(3, np.float32)
     del sd["backbone.blocks.1.ls2.gamma"]
-    sd["backbone.norm.weight"] = np.ones(385, np.float32)
-    _, report = conv.convert_state_dict(sd, "vits16")
+    sd["backbone.norm.weight"] = np.ones(d + 1, np.float32)
+    _, report = conv.convert_state_dict(sd, variant)
     assert report.unexpected == ["blocks.0.extra.weight"]
     assert report.missing == ["blocks.1.ls2.gamma", "norm.gamma"]  # the misshapen one too
     assert len(report.shape_mismatch) == 2, report.shape_mismatch
-    assert ("norm.weight", (385,), "norm.gamma", (384,)) in report.shape_mismatch
+    assert ("norm.weight", (d + 1,), "norm.gamma", (d,)) in report.shape_mismatch
     assert any(m[0].startswith("blocks.0.attn.qkv.") and "alias" in m[1]
                for m in report.shape_mismatch)
     with pytest.raises(ValueError, match="refusing a partial load"):
         report.raise_if_partial("x")
     # LoRA factors for blocks without LoRA are unexpected, not silently dropped
-    _, report = conv.convert_state_dict(wr1_backbone_sd, make_config("vits16", lora_last_n=4))
-    assert len(report.unexpected) == 8 * 4 and all(".lora_" in k for k in report.unexpected)
+    _, report = conv.convert_state_dict(wr1_backbone_sd, make_config(variant, lora_last_n=4))
+    assert len(report.unexpected) == (depth - 4) * 4 and all(".lora_" in k for k in report.unexpected)
 
 
 def _hf_model(hidden, layers, heads, seed):
