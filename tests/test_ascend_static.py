@@ -1,7 +1,9 @@
 """Static checks of the AscendC op project (no CANN here): every host and kernel source passes a
-g++ ``-fsyntax-only`` pass against the minimal API stubs in ``ascend_kernels/tests/stubs``, and
-each kernel's tiling constants agree with its op_host header and its CPU twin.
+g++ ``-fsyntax-only`` pass against the stubs in ``ascend_kernels/tests/stubs``, which declare only
+the CANN 8.1.RC1 API the sources use (so a call that 8.1 lacks fails here), each kernel's constants
+agree with op_host and its CPU twin, and the tiling headers suit CANN's tiling generator.
 """
+import math
 import re
 import shutil
 import subprocess
@@ -27,9 +29,10 @@ FIELD_RE = re.compile(r"TILING_DATA_FIELD_DEF\((\w+),\s*(\w+)\)")
 needs_gxx = pytest.mark.skipif(shutil.which("g++") is None, reason="g++ is not installed")
 
 
-def _constants(path):
-    """{name: value} of the LD_/FPD_ constexpr constants in a source file (with kernel-local includes)."""
-    text = path.read_text()
+def _constants(*paths):
+    """{name: value} of the LD_/FPD_ constexpr constants in source files (with kernel-local includes)."""
+    text = "".join(p.read_text() for p in paths)
+    path = paths[0]
     for inc in re.findall(r'#include "(\w+\.h)"', text):
         if (path.parent / inc).is_file():
             text += (path.parent / inc).read_text()
@@ -38,6 +41,8 @@ def _constants(path):
         value = value.strip()
         if value.startswith("int64_t{1} <<"):
             value = str(1 << int(value.split("<<")[1]))
+        if "*" in value:  # a product of integers, e.g. 8 * 1024
+            value = str(math.prod(int(v) for v in value.split("*")))
         out[name] = float(value.rstrip("fF"))
     return out
 
@@ -77,11 +82,11 @@ def test_kernel_sources_compile(op, dtype, tmp_path):
 @pytest.mark.parametrize("op", sorted(OPS))
 def test_tiling_constants_match_cpu_twin(op):
     header, _, _, twin = OPS[op]
-    host = _constants(ROOT / "op_host" / header)
+    host = _constants(ROOT / "op_host" / header, ROOT / "op_host" / (twin.replace("_cpu.cc", ".cpp")))
     kernel = _constants(ROOT / "op_kernel" / f"{op}.cpp")
     cpu = _constants(ROOT / "cpu" / twin)
     assert host and kernel, f"no tiling constants parsed for {op}"
-    for name, value in host.items():
+    for name, value in _constants(ROOT / "op_host" / header).items():
         assert cpu.get(name) == value, f"{name}: op_host {value} vs CPU twin {cpu.get(name)}"
     for name, value in kernel.items():
         assert host.get(name, cpu.get(name)) == value, f"{name}: kernel {value} vs host/CPU twin"
@@ -109,3 +114,39 @@ def test_op_json_matches_opdef():
             want = ([("Input", d["name"]) for d in op["input_desc"]] + [("Output", d["name"]) for d in op["output_desc"]]
                     + [("Attr", a["name"]) for a in op.get("attr", [])])
             assert sorted(names) == sorted(want), f"{js.name}:{op['op']}"
+
+
+FIELD_SIZES = {"uint32_t": 4, "int32_t": 4, "float": 4, "uint64_t": 8, "int64_t": 8, "uint16_t": 2, "uint8_t": 1}
+
+
+@pytest.mark.parametrize("header", ["lorentz_distance_tiling.h", "fp_diffusion_stencil_tiling.h"])
+def test_tiling_header_suits_generator(header):
+    """Field lines carry nothing after the macro (tiling_data_def_build.py parses them line by line)
+    and the struct is a whole number of 8-byte words (the CPU-side GET_TILING_DATA copies sizeof/8)."""
+    lines = [ln for ln in (ROOT / "op_host" / header).read_text().splitlines() if "TILING_DATA_FIELD_DEF" in ln]
+    assert lines
+    for ln in lines:
+        assert re.fullmatch(r"\s*TILING_DATA_FIELD_DEF\(\w+, \w+\);", ln), f"{header}: {ln!r}"
+    sizes = [FIELD_SIZES[t] for t, _ in FIELD_RE.findall("\n".join(lines))]
+    offset = 0
+    for size in sizes:
+        assert offset % size == 0, f"{header}: field at offset {offset} not {size}-byte aligned"
+        offset += size
+    assert offset % 8 == 0, f"{header}: struct of {offset} bytes is not a whole number of 8-byte words"
+
+
+def test_stubs_state_cann_version():
+    for stub in sorted(STUBS.rglob("*.h")):
+        assert "CANN 8.1.RC1" in stub.read_text(), stub
+
+
+@needs_gxx
+@pytest.mark.parametrize("call", ["float r = AscendC::Sqrt(2.0f);", "float r = AscendC::Log(2.0f);",
+                                  "float r = AscendC::Exp(2.0f);"])
+def test_syntax_check_rejects_calls_not_in_81(call, tmp_path):
+    """Scalar Sqrt/Log (and any other function 8.1 lacks) do not compile against the stubs."""
+    src = tmp_path / "bad_kernel.cpp"
+    src.write_text(f'#include "kernel_operator.h"\nfloat F() {{ {call} return r; }}\n')
+    res = subprocess.run(["g++", "-std=c++17", "-fsyntax-only", f"-I{STUBS}", str(src)], capture_output=True,
+                         text=True, check=False)
+    assert res.returncode != 0 and "error" in res.stderr
