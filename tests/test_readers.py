@@ -1,6 +1,9 @@
 """Readers index their fixture layouts; load_sample decodes good records and names bad files."""
+import hashlib
+import json
 import os
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -45,7 +48,7 @@ def test_reader_fixture(tmp_path, name, make):
         with pytest.raises(io.SampleError) as e:
             io.load_sample(r, root)
         assert exp["bad"] in e.value.path.replace(os.sep, "/")
-    bad_paths = sorted(p.replace(os.sep, "/") for p, _ in readers.validate(recs, root))
+    bad_paths = sorted(p.replace(os.sep, "/") for _, p, _ in readers.validate(recs, root))
     assert bad_paths == [os.path.join(root, exp["bad"]).replace(os.sep, "/")] * len(bad)
     one = readers.index(name, root, sorted(exp["counts"])[0])
     assert len(one) == exp["counts"][sorted(exp["counts"])[0]]
@@ -77,19 +80,56 @@ def test_stavis_audio_window(tmp_path):
     recs = readers.index("Coutrot-1", str(tmp_path), "train_1")
     assert [r.audio_window for r in recs] == [[-1.0, 1.0], [-0.96, 1.04], [-0.92, 1.08]]
     a = io.load_sample(recs[0], str(tmp_path))["audio"]
-    assert np.abs(a[:15900]).max() == 0 and np.abs(a[16100:]).max() > 0.5   # file starts at 0 s
+    # file starts at 0 s (the sinc resampler leaves < 1e-6 before it)
+    assert np.abs(a[:15900]).max() < 1e-6 and np.abs(a[16100:]).max() > 0.5
 
 
 def test_index_cli(tmp_path, capsys):
     root = tmp_path / "sal"
     FIXTURES["SALICON"](str(root))
     out = tmp_path / "m.jsonl"
-    assert index_main(["salicon2017", str(root), "--out", str(out), "--validate"]) == 0
+    before = _tree(root)
+    assert index_main(["salicon2017", str(root), "--out", str(out), "--validate"]) == 1
     text = capsys.readouterr().out
     assert "SALICON\timage\ttrain\t2" in text and "SALICON\timage\ttest\t1" in text
-    assert "total\t5" in text and "skipped 1:" in text and "unreadable 1:" in text
+    assert "total\t5" in text and "skipped 1 while indexing:" in text and "unreadable 1:" in text
     header, recs = read_manifest(str(out))
-    assert header["dataset"] == "SALICON" and len(recs) == 5
+    bad = "images/val/COCO_val2014_000000000001.jpg"
+    assert header["dataset"] == "SALICON" and len(recs) == 4      # the unreadable one left out
+    assert bad not in {r.stimulus for r in recs}
+    rej = [json.loads(line) for line in open(tmp_path / "m.rejects.jsonl")]
+    assert [(x["stage"], x["record"] is None) for x in rej] == [("index", True), ("validate", False)]
+    assert rej[0]["path"].endswith("COCO_train2014_999999999999.jpg") and "no density map" in rej[0]["reason"]
+    assert rej[1]["record"]["stimulus"] == bad and "truncated JPEG" in rej[1]["reason"]
+    assert f"left out 2: {tmp_path / 'm.rejects.jsonl'}" in text
+    assert _tree(root) == before                                  # the dataset is untouched
+    # without --validate the same root: structural skip only, manifest of 5, exit 1
+    assert index_main(["SALICON", str(root), "--out", str(tmp_path / "n.jsonl")]) == 1
+    assert len(read_manifest(str(tmp_path / "n.jsonl"))[1]) == 5
+
+
+def _tree(root):
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(Path(root).rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("case", ["missing", "empty", "wrong"])
+def test_index_cli_explains_the_layout(tmp_path, case, capsys):
+    from aam_ms import cli
+    root = tmp_path / "root"
+    if case != "missing":
+        root.mkdir()
+    if case == "wrong":                                # a SALICON tree given as DHF1K
+        FIXTURES["SALICON"](str(root))
+    rc = cli.run(index_main, ["DHF1K", str(root), "--out", str(tmp_path / "m.jsonl")], prog="idx")
+    err = capsys.readouterr().err
+    assert rc == 2 and not (tmp_path / "m.jsonl").exists()
+    if case == "missing":
+        assert err.startswith(f"idx: error: {root}: no such folder")
+        return
+    assert f"no DHF1K records found under {root}" in err
+    assert ("is empty" in err) if case == "empty" else ("holds: fixations, images, maps" in err)
+    assert "root/video/<NNN>.AVI" in err and "root/{train,val,test}/<v>/{images,maps,fixation}/" in err
 
 
 def test_io_errors(tmp_path):

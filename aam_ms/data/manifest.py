@@ -6,7 +6,6 @@ dataset folder can move: pass ``root=`` when reading to re-anchor it).
 """
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from typing import List, Optional
 
@@ -50,14 +49,11 @@ _FIELDS = {f.name for f in fields(Record)}
 
 def write_manifest(path, records, root, **header):
     """Write atomically: header line, then one record per line."""
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".jsonl", dir=d)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
+    from ..fileio import atomic_write
+    with atomic_write(path, "w") as f:
         f.write(json.dumps({"format": FORMAT, "root": os.path.abspath(root), **header}) + "\n")
         for r in records:
             f.write(json.dumps(asdict(r), ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
 
 
 def read_manifest(path, root=None):

@@ -9,9 +9,11 @@
   resizing, per video, then over videos, then over splits (folds).
 
 A sample / frame is a tuple ``(pred, density, fix)`` of 2-D arrays. Datasets are sequences
-(``len`` + indexing) so that other-map frames can be fetched lazily. Every random draw comes
-from one ``numpy.random.Generator`` seeded by ``seed``, in a fixed order, so a run is
-reproducible. Metric means skip NaN scores (e.g. frames without fixations).
+(``len`` + indexing) so that other-map frames can be fetched lazily. ``on_sample(key,
+scores)``, when given, receives each sample's scores right after they are computed (``key`` =
+image index, ``(video, frame)``, or ``(split, video, frame)`` for STAViS), e.g. for a
+per-sample table. Every random draw comes from one ``numpy.random.Generator`` seeded by
+``seed``, in a fixed order, so a run is reproducible. Metric means skip NaN scores (e.g. frames without fixations).
 """
 import math
 
@@ -108,7 +110,8 @@ def evaluate_samples(samples, metrics=IMAGE_METRICS, seed=0, baseline=None, blur
     return _mean(rows, metrics)
 
 
-def image_protocol(images, metrics=IMAGE_METRICS, n_other=N_OTHER, seed=0, baseline=None):
+def image_protocol(images, metrics=IMAGE_METRICS, n_other=N_OTHER, seed=0, baseline=None,
+                   on_sample=None):
     """Per-image mean; sAUC other-map = fixations of ``n_other`` random other images."""
     _check_metrics(metrics, baseline)
     rng = np.random.default_rng(seed)
@@ -122,6 +125,8 @@ def image_protocol(images, metrics=IMAGE_METRICS, n_other=N_OTHER, seed=0, basel
             picks = rng.choice(pool, size=min(n_other, pool.size), replace=False)
             other = other_map([images[j][2] for j in picks], np.asarray(fix).shape)
         rows.append(score_sample(pred, density, fix, metrics, rng, other, baseline))
+        if on_sample is not None:
+            on_sample(i, rows[-1])
     return _mean(rows, metrics)
 
 
@@ -150,7 +155,7 @@ def other_frames(lengths, video, frame, n_other, rng):
 
 
 def per_video_scores(videos, metrics=DHF1K_METRICS, max_frames=DHF1K_MAX_FRAMES,
-                     n_other=N_OTHER, seed=0, baseline=None, blur_sigma=None):
+                     n_other=N_OTHER, seed=0, baseline=None, blur_sigma=None, on_sample=None):
     """Per-video metric means over the selected frames: list of ``{metric: mean, 'frames': n}``.
 
     Videos without a selected frame are left out.
@@ -167,18 +172,21 @@ def per_video_scores(videos, metrics=DHF1K_METRICS, max_frames=DHF1K_MAX_FRAMES,
             other = other_map([videos[pv][pt][2] for pv, pt in picks], np.asarray(fix).shape)
         row = score_sample(pred, density, fix, metrics, rng, other, baseline, blur_sigma)
         per_video.setdefault(v, []).append(row)
+        if on_sample is not None:
+            on_sample((v, t), row)
     return [dict(_mean(rows, metrics), frames=len(rows)) for _, rows in sorted(per_video.items())]
 
 
 def video_protocol(videos, metrics=DHF1K_METRICS, max_frames=DHF1K_MAX_FRAMES,
-                   n_other=N_OTHER, seed=0, baseline=None, blur_sigma=None):
+                   n_other=N_OTHER, seed=0, baseline=None, blur_sigma=None, on_sample=None):
     """DHF1K / ACL protocol: per frame → mean per video → mean over videos."""
-    rows = per_video_scores(videos, metrics, max_frames, n_other, seed, baseline, blur_sigma)
+    rows = per_video_scores(videos, metrics, max_frames, n_other, seed, baseline, blur_sigma,
+                            on_sample)
     return _mean(rows, metrics)
 
 
 def stavis_protocol(splits, metrics=STAVIS_METRICS, n_other=N_OTHER, seed=0,
-                    blur_sigma=STAVIS_BLUR_SIGMA):
+                    blur_sigma=STAVIS_BLUR_SIGMA, on_sample=None):
     """STAViS protocol: blur σ = 2 before resizing, per video → over videos → over splits.
 
     ``splits`` is a sequence of video collections (one per split / fold); every frame counts.
@@ -186,6 +194,10 @@ def stavis_protocol(splits, metrics=STAVIS_METRICS, n_other=N_OTHER, seed=0,
     """
     if len(splits) == 0:
         raise ValueError("stavis_protocol: splits is empty")
-    rows = [video_protocol(videos, metrics, None, n_other, seed + k, blur_sigma=blur_sigma)
-            for k, videos in enumerate(splits)]
+
+    def tagged(k):
+        return None if on_sample is None else (lambda key, row: on_sample((k,) + key, row))
+
+    rows = [video_protocol(videos, metrics, None, n_other, seed + k, blur_sigma=blur_sigma,
+                           on_sample=tagged(k)) for k, videos in enumerate(splits)]
     return _mean(rows, metrics)

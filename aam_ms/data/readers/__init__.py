@@ -32,6 +32,24 @@ def canonical(name):
     return key
 
 
+_MODULES = {**{k: m for m, keys in ((salicon, ["SALICON"]), (mit1003, ["MIT1003"]),
+                                      (category, ["CAT2000", "FIGRIM"]), (osie, ["OSIE"]),
+                                      (web, ["U-EYE", "FiWI", "SalECI"]),
+                                      (video, ["DHF1K", "Hollywood-2", "UCF-Sports"]),
+                                      (ledov, ["LEDOV"])) for k in keys},
+            **{k: stavis for k in AUDIO_VISUAL}}
+
+
+def layout(name):
+    """The folder layout(s) the reader of ``name`` accepts: its module's documentation, plus
+    the CSV layout for image datasets."""
+    key = canonical(name)
+    text = (_MODULES[key].__doc__ or "").strip()
+    if key in IMAGE:
+        text += "\n\nor the CSV layout:\n" + (csv256.__doc__ or "").strip()
+    return text
+
+
 def index(name, root, split=None, skipped=None):
     """Records of dataset ``name`` under ``root`` (``split`` None = all splits)."""
     key = canonical(name)
@@ -40,4 +58,4 @@ def index(name, root, split=None, skipped=None):
     return READERS[key](root, split, skipped)
 
 
-__all__ = ["READERS", "canonical", "index", "validate"]
+__all__ = ["READERS", "canonical", "index", "layout", "validate"]

@@ -74,13 +74,13 @@ def skip(skipped, path, reason):
 
 
 def validate(records, root):
-    """Decode every record; return ``[(path, reason)]`` of the samples that fail."""
+    """Decode every record; return ``[(index, path, reason)]`` of the records that fail."""
     bad = []
-    for r in records:
+    for i, r in enumerate(records):
         try:
             load_sample(r, root)
         except SampleError as e:
-            bad.append((e.path, e.reason))
+            bad.append((i, e.path, e.reason))
     return bad
 
 
