@@ -1,12 +1,17 @@
-"""The built-in demo, end to end, with no download: ``python -m aam_ms.demo --out runs/demo``.
+#!/usr/bin/env python3
+"""The built-in demo, end to end, with no download: ``python scripts/demo.py --out runs/demo``.
 
 1. generate the SynthAttention corpus (``aam_ms.data.synth``),
 2. train ``aam_tiny`` on it (``aam_ms.train``, configs/train_synth_tiny.yaml),
-3. evaluate the trained model and a centre-bias baseline on the test split (``aam_ms.eval``),
+3. evaluate the trained model and a centre-bias baseline on the test split (``aam_ms.eval``,
+   which also writes ``report.html``),
 4. the condition-swap ablation: correct vs generic vs wrong prompt on the prompt-dependent
    datasets (same scenes, different task),
-5. predict maps and overlays for a sample image, a sample video and an audio-visual sample,
-6. export MindIR (verified against the Python cell in a fresh process),
+5. the audio-swap ablation: the clip's own sound vs no sound vs another clip's sound on the
+   audio-visual task (identical discs; only the pitch tells which one is looked at),
+6. predict maps and overlays for a sample image, a sample video and an audio-visual sample,
+7. export MindIR (verified against the Python cell in a fresh process),
+8. draw the prompts, the anchor and test images on the Lorentz manifold (``aam_ms.viz``),
 then print a summary of the numbers and of where everything went (``summary.json`` too).
 Each step is the public CLI, run as a subprocess, so the demo exercises exactly what users run.
 """
@@ -18,10 +23,18 @@ import subprocess
 import sys
 import time
 
-from .resources import config_path
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from aam_ms import cli  # noqa: E402
+from aam_ms.data.manifest import read_manifest  # noqa: E402
+from aam_ms.fileio import write_text  # noqa: E402
+from aam_ms.resources import config_path  # noqa: E402
 
 PROMPT_DEPENDENT = ("synth_search_red", "synth_search_blue")
+AUDIO_VISUAL = "synth_av_pitch"
 CONFIG = str(config_path("train_synth_tiny.yaml"))
+MARKER = ".aam-demo"          # written first into a demo folder: only such a folder is replaced
 
 
 def _run(step, cmd, log_dir):
@@ -30,12 +43,13 @@ def _run(step, cmd, log_dir):
     t0 = time.time()
     path = os.path.join(log_dir, f"{step}.log")
     with open(path, "w", encoding="utf-8") as f:
-        r = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env={**os.environ,
-                           "GLOG_v": os.environ.get("GLOG_v", "3")})
+        r = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env={
+            **os.environ, "GLOG_v": os.environ.get("GLOG_v", "3"),
+            "PYTHONPATH": os.pathsep.join([ROOT] + [p for p in [os.environ.get("PYTHONPATH")] if p])})
     if r.returncode != 0:
         with open(path, encoding="utf-8") as f:
             tail = f.read()[-2000:]
-        raise SystemExit(f"[demo] step '{step}' failed (exit {r.returncode}); log: {path}\n{tail}")
+        raise cli.UserError(f"step '{step}' failed (exit {r.returncode}); log: {path}\n{tail}")
     print(f"[demo]   done in {time.time() - t0:.0f} s", flush=True)
     return time.time() - t0
 
@@ -45,16 +59,18 @@ def _metrics(path):
         return json.load(f)
 
 
-def _rows(metrics):
-    """metrics.json → {(dataset, prompt_mode): row}."""
+def _rows(metrics, mode="prompt_mode"):
+    """metrics.json → {(dataset, prompt_mode or audio_mode): row}."""
     rows = metrics["rows"] if isinstance(metrics, dict) and "rows" in metrics else metrics
-    return {(r["dataset"], r["prompt_mode"]): r for r in rows}
+    return {(r["dataset"], r[mode]): r for r in rows}
 
 
 def summarise(out):
-    """Numbers of a finished demo: model vs centre baseline, condition-swap ordering."""
+    """Numbers of a finished demo: model vs centre baseline, condition-swap and audio-swap
+    orderings."""
     main = _rows(_metrics(os.path.join(out, "eval", "metrics.json")))
     swap = _rows(_metrics(os.path.join(out, "ablation", "metrics.json")))
+    audio = _rows(_metrics(os.path.join(out, "audio_swap", "metrics.json")), "audio_mode")
     datasets = sorted({d for d, _ in main})
     vs_baseline = {}
     for d in datasets:
@@ -69,22 +85,39 @@ def summarise(out):
     overall = {k: {"model": mean([v[k]["model"] for v in vs_baseline.values()]),
                    "centre": mean([v[k]["centre"] for v in vs_baseline.values()])}
                for k in ("CC", "NSS")}
-    return {"vs_centre_baseline": vs_baseline, "overall": overall, "condition_swap": condition_swap}
+    audio_swap = {AUDIO_VISUAL: {mode: audio[(AUDIO_VISUAL, mode)]["CC"]
+                                 for mode in ("correct", "none", "swapped")
+                                 if (AUDIO_VISUAL, mode) in audio}}
+    viz = _metrics(os.path.join(out, "viz", "hyperbolic.json"))
+    hyperbolic = {"mean_r": viz["mean_r"], "curvature": viz["curvature"]}
+    return {"vs_centre_baseline": vs_baseline, "overall": overall, "condition_swap": condition_swap,
+            "audio_swap": audio_swap, "hyperbolic": hyperbolic}
+
+
+def _prepare(out):
+    """Create ``out``; a folder a previous demo wrote (it holds ``MARKER``) is replaced, any
+    other non-empty folder is refused (the demo deletes nothing it did not create)."""
+    if os.path.isdir(out) and os.listdir(out):
+        if not os.path.isfile(os.path.join(out, MARKER)):
+            raise cli.UserError(f"--out {out}: folder exists and was not written by the demo; "
+                                "give a new or empty folder")
+        shutil.rmtree(out)
+    os.makedirs(os.path.join(out, "logs"), exist_ok=True)
+    write_text(os.path.join(out, MARKER), "written by scripts/demo.py; replaced by its next run\n")
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m aam_ms.demo", description=__doc__.split("\n")[0])
-    p.add_argument("--out", default="runs/demo", help="demo folder (replaced)")
+    p = argparse.ArgumentParser(prog="python scripts/demo.py", description=__doc__.split("\n")[1])
+    p.add_argument("--out", default="runs/demo",
+                   help="demo folder (new, empty, or a previous demo's, which is replaced)")
     p.add_argument("--config", default=CONFIG, help="training run config")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="training config override (repeatable), e.g. train.epochs=2")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
     out = a.out
-    if os.path.isdir(out):
-        shutil.rmtree(out)
+    _prepare(out)
     logs = os.path.join(out, "logs")
-    os.makedirs(logs)
     py = [sys.executable, "-m"]
     synth = os.path.join(out, "synth")
     manifest = os.path.join(synth, "manifest.jsonl")
@@ -103,6 +136,10 @@ def main(argv=None):
         "aam_ms.eval", "--manifest", manifest, "--split", "test",
         "--datasets", ",".join(PROMPT_DEPENDENT), "--prompt-mode", "correct,generic,wrong",
         "--out", os.path.join(out, "ablation"), *model], logs)
+    times["audio_swap"] = _run("audio_swap", py + [
+        "aam_ms.eval", "--manifest", manifest, "--split", "test", "--datasets", AUDIO_VISUAL,
+        "--audio-mode", "correct,none,swapped", "--out", os.path.join(out, "audio_swap"),
+        *model], logs)
 
     samples = _samples(manifest)
     pred = os.path.join(out, "predict")
@@ -116,27 +153,29 @@ def main(argv=None):
         "--no-progress", *model], logs)
     times["predict_av"] = _run("predict_av", py + [
         "aam_ms.predict", samples["av"], "--as-video", "--fps", "8", "--audio", samples["wav"],
-        "--prompt", "synth_av_flicker", "--prompt-file", prompts, "--out",
+        "--prompt", AUDIO_VISUAL, "--prompt-file", prompts, "--out",
         os.path.join(pred, "audio_visual"), "--no-progress", *model], logs)
     mindir = os.path.join(out, "export", "aam_tiny_image.mindir")
     times["export"] = _run("export", py + ["aam_ms.export", "--out", mindir, "--mode", "image",
                                            *model], logs)
+    times["viz"] = _run("viz", py + ["aam_ms.viz", "hyperbolic", "--manifest", manifest,
+                                     "--out", os.path.join(out, "viz"), *model], logs)
 
     summary = summarise(out)
     summary.update(times_s=times, outputs={
         "corpus": synth, "run": run, "checkpoint": os.path.join(run, "model_final.ckpt"),
         "train_log": os.path.join(run, "log.jsonl"), "eval": os.path.join(out, "eval", "metrics.md"),
-        "ablation": os.path.join(out, "ablation", "metrics.md"), "predictions": pred,
-        "mindir": mindir, "logs": logs})
-    with open(os.path.join(out, "summary.json"), "w", encoding="utf-8") as f:
-        json.dump(summary, f, indent=1)
+        "report": os.path.join(out, "eval", "report.html"),
+        "ablation": os.path.join(out, "ablation", "metrics.md"),
+        "audio_swap": os.path.join(out, "audio_swap", "metrics.md"), "predictions": pred,
+        "mindir": mindir, "hyperbolic": os.path.join(out, "viz", "hyperbolic.html"), "logs": logs})
+    write_text(os.path.join(out, "summary.json"), json.dumps(summary, indent=1))
     _print(summary)
     return 0
 
 
 def _samples(manifest):
     """A test image of the red-search task, a tracking video folder, an audio-visual folder."""
-    from aam_ms.data.manifest import read_manifest
     header, records = read_manifest(manifest)
     root = header["root"]
     pick = {}
@@ -147,12 +186,12 @@ def _samples(manifest):
             pick["image"] = os.path.join(root, r.stimulus)
         elif r.dataset == "synth_video_track" and "video" not in pick:
             pick["video"] = os.path.dirname(os.path.join(root, r.stimulus))
-        elif r.dataset == "synth_av_flicker" and "av" not in pick:
+        elif r.dataset == AUDIO_VISUAL and "av" not in pick:
             pick["av"] = os.path.dirname(os.path.join(root, r.stimulus))
             pick["wav"] = os.path.join(root, r.audio)
     missing = {"image", "video", "av"} - set(pick)
     if missing:
-        raise SystemExit(f"[demo] the corpus has no test sample for {sorted(missing)}")
+        raise cli.UserError(f"{manifest}: the corpus has no test sample for {sorted(missing)}")
     return pick
 
 
@@ -166,10 +205,17 @@ def _print(s):
     print("[demo] condition swap, CC with the correct / generic / wrong prompt:")
     for d, v in s["condition_swap"].items():
         print(f"  {d:20s} " + "  ".join(f"{m} {c:.3f}" for m, c in v.items()))
+    print("[demo] audio swap, CC with the clip's own / no / another clip's sound:")
+    for d, v in s["audio_swap"].items():
+        print(f"  {d:20s} " + "  ".join(f"{m} {c:.3f}" for m, c in v.items()))
+    r = s["hyperbolic"]["mean_r"]
+    print("[demo] Lorentz distance to the origin (mean): " + "  ".join(
+        f"{k} {r[k]:.3f}" for k in ("anchor", "G1", "G2", "G3", "G4", "released", "image") if k in r))
+    print(f"[demo] report (tables, charts, best and worst overlays): {s['outputs']['report']}")
     print("[demo] outputs:")
     for k, v in s["outputs"].items():
         print(f"  {k:12s} {v}")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run(main, prog="demo"))

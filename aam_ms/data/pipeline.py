@@ -316,35 +316,111 @@ def plan_epoch(cfg, source, epoch=0, num_shards=1, split="train", datasets=None,
     return steps
 
 
-def plan_eval(cfg, source, split="test", datasets=None, prompt_keys=None, dataset_names=None,
-              clip_len=None):
-    """Every frame once in order: image batches of ``batch_size``; each video cut into
-    consecutive clips of ``clip_len`` (the last aligned to the video's end, so it may repeat
-    frames of the one before; a shorter video is one clip)."""
-    cfg = PipelineConfig.of(cfg)
-    pidx, didx = _tables(source, prompt_keys, dataset_names)
-    t = clip_len or cfg.clip_len
-    images, videos = _groups(source, split, datasets)
-    meta = source.meta
-    out = []
+@dataclasses.dataclass
+class EvalSet:
+    """The scored records of one dataset: ``groups`` = one ``[index]`` per image, or the frame
+    indices of one video in frame order (record indices into ``EvalPlan.records``)."""
+    name: str
+    modality: str
+    groups: list
 
-    def batch(kind, rows, audio):
-        return PlannedBatch(kind=kind, rows=rows, hflip=[False] * len(rows),
-                            reverse=[False] * len(rows),
-                            prompt=[pidx[meta[r[0]]["prompt_key"]] for r in rows],
-                            dataset=[didx[meta[r[0]]["dataset"]] for r in rows], has_audio=audio)
 
-    for rows in images.values():
-        for i in range(0, len(rows), cfg.batch_size):
-            out.append(batch("image", [[r] for r in rows[i:i + cfg.batch_size]], False))
-    for frames in videos.values():
-        av = meta[frames[0]]["modality"] == "audio_visual"
-        starts = list(range(0, max(1, len(frames) - t + 1), t))
-        if len(frames) > t and starts[-1] + t < len(frames):
-            starts.append(len(frames) - t)
-        for s in starts:
-            out.append(batch("video", [frames[s:s + t]], av))
-    return out
+@dataclasses.dataclass
+class EvalPlan:
+    """What an evaluation scores (``sets``, by dataset) and what it skips (``skipped``: dicts
+    with ``dataset, record, path, reason``). Fixations of the scored records are kept as
+    point lists (``fixation(i)`` rebuilds the binary map); density maps are re-read on use."""
+    records: list
+    root: str
+    sets: dict
+    skipped: list
+    points: dict
+
+    def density(self, i):
+        r = self.records[i]
+        return io.load_map(r.resolve(self.root, "density"), r.extra.get("density_var"))
+
+    def fixation(self, i):
+        pts, shape = self.points[i]
+        m = np.zeros(shape, np.uint8)
+        m[pts[:, 0], pts[:, 1]] = 1
+        return m
+
+
+def _record_name(r):
+    """The stimulus path, with ``#frame`` for a frame of a video file."""
+    return f"{r.stimulus}#{r.frame_index}" if r.stimulus.lower().endswith(io.VIDEO_EXTS) \
+        else r.stimulus
+
+
+def plan_eval(records, root, split=None, datasets=None, max_items=None, sr=16000):
+    """Which records an evaluation scores, in protocol order, and which it skips and why.
+
+    Keeps the records of ``split`` (comma-separated; None or ``all`` = every split) and
+    ``datasets``, then the first ``max_items`` images / videos of each dataset, and decodes each
+    kept record once (:func:`aam_ms.data.io.load_sample`: stimulus, density map, fixations,
+    audio window). A record without ground truth, or with a file that fails to decode, is
+    skipped and listed; a video loses only its bad frames (the rest keep their frame order).
+    Raises ``ValueError`` when the selection itself is empty."""
+    splits = None if split in (None, "all") else set(split.split(","))
+    names = None if not datasets else set(datasets)
+    chosen = [i for i, r in enumerate(records) if (splits is None or r.split in splits)
+              and (names is None or r.dataset in names)]
+    if names:
+        missing = names - {records[i].dataset for i in chosen}
+        if missing:
+            raise ValueError(f"--datasets: no records of {sorted(missing)} in split {split!r} "
+                             f"(datasets there: {sorted({r.dataset for r in records if splits is None or r.split in splits})})")
+    if not chosen:
+        raise ValueError(f"no records in split {split!r} (splits in the manifest: "
+                         f"{sorted({r.split for r in records})})")
+    plan = EvalPlan(records, root, {}, [], {})
+
+    def skip(i, path, reason):
+        r = records[i]
+        plan.skipped.append({"dataset": r.dataset, "record": _record_name(r), "video": r.video,
+                             "frame_index": r.frame_index, "path": str(path), "reason": reason})
+
+    by_ds = {}
+    for i in chosen:
+        by_ds.setdefault(records[i].dataset, []).append(i)
+    for ds_name, idx in by_ds.items():
+        modalities = sorted({records[i].modality for i in idx})
+        if len(modalities) != 1:
+            for i in idx:
+                skip(i, records[i].stimulus, f"dataset {ds_name} mixes modalities {modalities}")
+            continue
+        if modalities[0] == "image":
+            groups = [[i] for i in idx]
+        else:
+            videos = {}
+            for i in idx:
+                videos.setdefault(records[i].video, []).append(i)
+            if None in videos:
+                for i in videos.pop(None):
+                    skip(i, records[i].stimulus, "video frame record without a 'video' id")
+            groups = [sorted(g, key=lambda i: records[i].frame_index or 0) for g in videos.values()]
+        kept = []
+        for g in groups[:max_items]:
+            good = []
+            for i in g:
+                r = records[i]
+                if r.density is None or (r.fixation is None and r.fixation_points is None):
+                    skip(i, r.stimulus, "no ground truth (needs a density map and fixations; "
+                                        "a test split without annotations?)")
+                    continue
+                try:
+                    fix = io.load_sample(r, root, sr)["fixation"]
+                except io.SampleError as e:
+                    skip(i, e.path, e.reason)
+                    continue
+                plan.points[i] = (np.argwhere(fix > 0).astype(np.int32), fix.shape)
+                good.append(i)
+            if good:
+                kept.append(good)
+        if kept:
+            plan.sets[ds_name] = EvalSet(ds_name, modalities[0], kept)
+    return plan
 
 
 # ----------------------------------------------------------------------------- batching
@@ -451,14 +527,10 @@ def build_train_dataset(cfg, data, epoch=0, num_shards=1, shard_id=0, prompt_key
     return dataset_from_plan(source, [s[shard_id] for s in steps], cfg)
 
 
-def build_eval_dataset(cfg, data, split="test", datasets=None, num_shards=1, shard_id=0,
-                       prompt_keys=None, dataset_names=None, clip_len=None, root=None):
-    """Deterministic, unaugmented batches covering every frame (see :func:`plan_eval`);
-    shard ``k`` takes batches ``k, k + num_shards, ...``."""
-    cfg = PipelineConfig.of(cfg)
-    source = _source(data, root)
-    plan = plan_eval(cfg, source, split, datasets, prompt_keys, dataset_names, clip_len)
-    return dataset_from_plan(source, plan[shard_id::num_shards], cfg)
+def build_eval_dataset(plan, group):
+    """The stimuli of a planned group (:func:`plan_eval`) in order: ``(record index, uint8 RGB)``."""
+    for i in group:
+        yield i, io.load_stimulus(plan.records[i], plan.root)
 
 
 def iterate_numpy(dataset):
