@@ -285,15 +285,17 @@ class Trainer:
         """Evaluation metrics (official protocols) on the first ``data.val_max_items`` images /
         videos of each dataset of the validation split: {dataset: {metric: value}}."""
         from .data.manifest import read_manifest
+        from .data.pipeline import plan_eval
         from .eval import evaluate
         from .session import Session
         dcfg = self.cfg["data"]
         header, records = read_manifest(dcfg["val"] or dcfg["train"], dcfg["root"])
         session = Session(self.cfg, self.model, self.text_enc, self.audio_enc)
-        rows = evaluate(session, records, header["root"], "correct", split=dcfg["val_split"],
-                        max_items=int(dcfg["val_max_items"]), batch=4)
+        plan = plan_eval(records, header["root"], dcfg["val_split"],
+                         max_items=int(dcfg["val_max_items"]))
+        rows = evaluate(session, plan, "correct", batch=4)
         keep = ("AUC_J", "sAUC", "NSS", "CC", "SIM", "KLD")
-        return {ds: {k: row[k] for k in keep if k in row} for ds, row in rows.items()}
+        return {r["dataset"]: {k: r[k] for k in keep if k in r} for r in rows}
 
     def run(self, log, resume_state=None):
         ms = self.ms
