@@ -476,6 +476,20 @@ def write_extremes(plan, log, out):
     return entries
 
 
+def write_outputs(out, plan, rows, log, meta, report=True):
+    """Everything an evaluation writes to ``out``: the metric tables, ``per_sample.csv`` and,
+    with ``report``, the best / worst overlays and ``report.html``."""
+    os.makedirs(out, exist_ok=True)
+    extremes = write_extremes(plan, log, out) if report else []
+    meta = dict(meta, root=plan.root, tracked={k: list(v) for k, v in log.tracked.items()},
+                skipped=plan.skipped, n_skipped=len(plan.skipped), extremes=extremes)
+    write_reports(rows, out, meta, log.rows)
+    print(f"eval: {len(rows)} row(s) → {os.path.join(out, 'metrics.md')}")
+    if report:
+        from .report import write_report
+        print(f"report: {write_report(out)}")
+
+
 def check_out(out):
     """Refuse an ``--out`` holding files of these names that this tool did not write, or one
     that cannot be written (before any inference runs)."""
@@ -576,18 +590,11 @@ def main(argv=None):
             rows.append(r)
             print(f"{r['dataset']:>20s} {r['prompt_mode']:>15s} {r['audio_mode']:>8s} "
                   + " ".join(f"{m}={fmt(r[m])}" for m in METRICS))
-    os.makedirs(a.out, exist_ok=True)
-    failed = [r for r in rows if r.get("note", "").startswith("failed")]
-    extremes = [] if a.no_report else write_extremes(plan, log, a.out)
-    meta = {"manifest": os.path.abspath(a.manifest), "root": plan.root, "split": a.split,
+    meta = {"manifest": os.path.abspath(a.manifest), "split": a.split,
             "checkpoint": getattr(session, "checkpoint", None), "prompt_modes": modes,
-            "audio_modes": audio_modes, "tracked": {k: list(v) for k, v in log.tracked.items()},
-            "skipped": plan.skipped, "n_skipped": len(plan.skipped), "extremes": extremes}
-    write_reports(rows, a.out, meta, log.rows)
-    print(f"eval: {len(rows)} row(s) → {os.path.join(a.out, 'metrics.md')}")
-    if not a.no_report:
-        from .report import write_report
-        print(f"report: {write_report(a.out)}")
+            "audio_modes": audio_modes}
+    write_outputs(a.out, plan, rows, log, meta, report=not a.no_report)
+    failed = [r for r in rows if (r.get("note") or "").startswith("failed")]
     if plan.skipped:
         print(f"skipped {len(plan.skipped)} record(s) (listed in metrics.json and report.html):",
               file=sys.stderr)

@@ -14,6 +14,7 @@ from aam_ms import eval as E
 from aam_ms.data import synth
 from aam_ms.data.io import load_fixations, load_map
 from aam_ms.data.manifest import read_manifest
+from aam_ms.data.pipeline import plan_eval
 from aam_ms.data.prompts import GENERIC, RELEASED
 from aam_ms.metrics.protocols import image_protocol
 
@@ -69,8 +70,8 @@ def test_prompt_modes_give_different_prompts(corpus):
 
 def test_centre_baseline_equals_direct_protocol(corpus):
     d, header, records = corpus
-    res = E.evaluate(None, records, header["root"], split="test", datasets=["synth_freeview"])
-    row = res["synth_freeview"]
+    plan = plan_eval(records, header["root"], "test", ["synth_freeview"])
+    [row] = E.evaluate(None, plan)
     recs = [r for r in records if r.split == "test" and r.dataset == "synth_freeview"]
     cb = E.centre_bias_map(*recs[0].size)
     samples = []
@@ -99,16 +100,23 @@ def test_cli_metrics_files(corpus, tmp_path):
            "--set", "input.clip_len=4", "--split", "test",
            "--datasets", "synth_search_red,synth_video_track,synth_av_pitch",
            "--max-items", "3", "--prompt-mode", "correct,wrong,paraphrase",
-           "--baseline", "centre", "--out", str(out)]
+           "--audio-mode", "correct,none,swapped", "--baseline", "centre", "--out", str(out)]
     r = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=1200,
                        env={**os.environ, "GLOG_v": "3", "PYTHONPATH": str(REPO)})
     assert r.returncode == 0, r.stderr[-3000:]
     rows = list(csv.DictReader(open(out / "metrics.csv")))
-    got = {(x["dataset"], x["prompt_mode"]) for x in rows}
-    assert got == {(ds, m) for ds in ("synth_search_red", "synth_video_track", "synth_av_pitch")
-                   for m in ("correct", "wrong", "paraphrase", "centre_baseline")}
+    got = {(x["dataset"], x["prompt_mode"], x["audio_mode"]) for x in rows}
+    assert got == {(ds, m, "-") for ds in ("synth_search_red", "synth_video_track")
+                   for m in ("correct", "wrong", "paraphrase", "centre_baseline")} | {
+        ("synth_av_pitch", m, a) for m in ("correct", "wrong", "paraphrase")
+        for a in E.AUDIO_MODES} | {("synth_av_pitch", "centre_baseline", "-")}
     js = json.loads((out / "metrics.json").read_text())
-    by = {(x["dataset"], x["prompt_mode"]): x for x in js["rows"]}
+    assert js["skipped"] == [] and js["format"] == E.FORMAT
+    by = {(x["dataset"], x["prompt_mode"]): x for x in js["rows"] if x["audio_mode"] in ("-", "correct")}
+    for a in ("none", "swapped"):
+        row = next(x for x in js["rows"] if x["dataset"] == "synth_av_pitch"
+                   and x["prompt_mode"] == "correct" and x["audio_mode"] == a)
+        assert row["n_frames"] == 16 and all(np.isfinite(row[m]) for m in E.METRICS)
     for ds, n, protocol in (("synth_search_red", 3, "image"), ("synth_video_track", 16, "dhf1k"),
                             ("synth_av_pitch", 16, "stavis")):
         for mode in ("correct", "wrong", "centre_baseline"):
@@ -119,4 +127,148 @@ def test_cli_metrics_files(corpus, tmp_path):
         assert by[(ds, "correct")]["CC"] != by[(ds, "wrong")]["CC"]    # the prompt matters
         assert by[(ds, "paraphrase")]["CC"] is None and "no paraphrase" in by[(ds, "paraphrase")]["note"]
     md = (out / "metrics.md").read_text().splitlines()
-    assert md[0].startswith("| dataset | prompt_mode |") and len(md) == 2 + len(rows)
+    assert md[0].startswith("| dataset | prompt_mode | audio_mode |") and len(md) == 2 + len(rows)
+    _check_report(out, js)
+
+
+# ----------------------------------------------------------------------------- report
+
+def _html_table(html, table_id):
+    import re
+    body = html.split(f'<table id="{table_id}">', 1)[1].split("</table>", 1)[0]
+    cells = [re.findall(r"<t[hd]>(.*?)</t[hd]>", tr) for tr in re.findall(r"<tr>(.*?)</tr>", body)]
+    return cells[0], cells[1:]
+
+
+def _images(html):
+    import base64
+    import re
+
+    import cv2
+    out = []
+    for mime, data in re.findall(r'src="data:image/(png|jpeg);base64,([^"]+)"', html):
+        img = cv2.imdecode(np.frombuffer(base64.b64decode(data), np.uint8), cv2.IMREAD_COLOR)
+        out.append(img)
+    return out
+
+
+def _check_report(out, js):
+    """report.html: its table equals metrics.json cell for cell; every chart decodes and is
+    not blank; the best / worst samples are the extremes of per_sample.csv."""
+    html = (out / "report.html").read_text()
+    head, cells = _html_table(html, "metrics")
+    assert tuple(head) == E.MD_COLUMNS and len(cells) == len(js["rows"])
+    for row, tr in zip(js["rows"], cells):
+        assert tr == [E.fmt(row.get(c)) for c in E.MD_COLUMNS]
+        assert tr[head.index("CC")] == ("nan" if row["CC"] is None else f"{row['CC']:.4f}")
+    imgs = _images(html)
+    charts = sorted(p.name for p in (out / "charts").iterdir())
+    assert len(imgs) == len(charts) and "metrics.png" in charts
+    for img in imgs:
+        assert img is not None and img.shape[0] > 200 and img.shape[1] > 200
+        assert img.std() > 10 and len(np.unique(img.reshape(-1, 3), axis=0)) > 20   # not blank
+    per = list(csv.DictReader(open(out / "per_sample.csv")))
+    ext = js["extremes"]
+    for ds in {e["dataset"] for e in ext}:
+        run = js["tracked"][ds]
+        cc = sorted((float(r["CC"]) for r in per if r["dataset"] == ds and r["prompt_index"] == "0"
+                     and [r["prompt_mode"], r["audio_mode"]] == run), reverse=True)
+        best = [e["CC"] for e in ext if e["dataset"] == ds and e["kind"] == "best"]
+        worst = [e["CC"] for e in ext if e["dataset"] == ds and e["kind"] == "worst"]
+        assert best == pytest.approx(cc[:len(best)]) and best == sorted(best, reverse=True)
+        assert worst == pytest.approx(cc[::-1][:len(worst)]) and min(best) >= max(worst)
+        assert len(best) == min(E.N_EXTREMES, (len(cc) + 1) // 2)
+        assert len(worst) == min(E.N_EXTREMES, len(cc) - len(best))
+        for e in ext:
+            assert (out / e["pred"]).is_file() and (out / e["gt"]).is_file()
+    return html
+
+
+class _StubEngine:
+    """Stand-in for the inference engine (no MindSpore): a map that depends on the frame, the
+    prompt text and the audio waveform each frame is given, so every ablation changes it."""
+
+    def __init__(self, sample_rate=16000):
+        from types import SimpleNamespace
+        self.session = SimpleNamespace(cfg={"input": {"clip_len": 4}},
+                                       audio=SimpleNamespace(sample_rate=sample_rate))
+        self.audio_calls = []
+
+    @staticmethod
+    def _map(im, text):
+        import cv2
+        m = cv2.resize(im.astype(np.float32).mean(axis=2), (24, 24))
+        return m + (hash(text) % 7) * np.linspace(0, 20, 24, dtype=np.float32)[None, :]
+
+    def predict_images(self, images, text=None, batch=1):
+        return [self._map(im, text) for im in images]
+
+    def stream(self, frames, text=None, clip_len=4, overlap=2, audio_window=None):
+        for i, f in enumerate(frames):
+            m = self._map(f, text)
+            if audio_window is not None:
+                w = audio_window(i)
+                self.audio_calls.append(w)
+                m = m + 40 * float(np.abs(w[:4000]).mean()) * np.linspace(1, 0, 24)[:, None]
+            yield i, f, m.astype(np.float32)
+
+
+def test_audio_modes_pair_clips_deterministically(corpus):
+    from aam_ms.data.io import load_audio
+    _, header, records = corpus
+    plan = plan_eval(records, header["root"], "test,val", ["synth_av_pitch"])
+    es = plan.sets["synth_av_pitch"]
+    vids = [records[g[0]].video for g in es.groups]
+    order = sorted(range(len(vids)), key=lambda k: (records[es.groups[k][0]].split, vids[k]))
+    partners = E.swap_partners(plan, es)
+    assert len(vids) >= 2 and partners == {k: order[(j + 1) % len(order)] for j, k in enumerate(order)}
+    assert sorted(partners.values()) == list(range(len(vids)))      # a permutation
+    assert all(partners[k] != k for k in partners)                  # never its own sound
+    eng = _StubEngine()
+    rows = E.evaluate(eng, plan, "correct", E.AUDIO_MODES)
+    assert [r["audio_mode"] for r in rows] == list(E.AUDIO_MODES)
+    assert len({r["CC"] for r in rows}) == 3                          # the sound changes the map
+    n = sum(map(len, es.groups))
+    assert len(eng.audio_calls) == 2 * n                              # none: no audio at all
+    # swapped: frame t of clip k hears clip partner(k) over frame t's own window
+    k = 0
+    g, src = es.groups[k], es.groups[partners[k]][0]
+    r0 = records[g[1]]
+    want = load_audio(records[src].resolve(plan.root, "audio"), *r0.audio_window, 16000)
+    np.testing.assert_array_equal(eng.audio_calls[n + 1], want)
+    own = load_audio(r0.resolve(plan.root, "audio"), *r0.audio_window, 16000)
+    np.testing.assert_array_equal(eng.audio_calls[1], own)
+    one = plan_eval(records, header["root"], "test", ["synth_av_pitch"], max_items=1)
+    [_, _, sw] = E.evaluate(_StubEngine(), one, "correct", E.AUDIO_MODES)
+    assert sw["CC"] != sw["CC"] and "at least 2 clips" in sw["note"]
+
+
+def test_report_from_a_stub_engine(corpus, tmp_path):
+    """The full output set through write_outputs: tables = metrics.json, charts for the
+    baseline, prompt and audio ablations, best / worst grid ordered by per-sample CC."""
+    _, header, records = corpus
+    plan = plan_eval(records, header["root"], "test",
+                     ["synth_search_red", "synth_freeview", "synth_av_pitch"], max_items=4)
+    eng, log, rows = _StubEngine(), E.SampleLog(), []
+    for mode in ("correct", "generic", "wrong", "G1", "G4"):
+        rows += E.evaluate(eng, plan, mode, E.AUDIO_MODES, log=log)
+    rows += E.evaluate(None, plan, log=log)
+    E.write_outputs(str(tmp_path), plan, rows, log, {"prompt_modes": ["correct"],
+                                                     "audio_modes": list(E.AUDIO_MODES)})
+    js = json.loads((tmp_path / "metrics.json").read_text())
+    html = _check_report(tmp_path, js)
+    charts = sorted(p.name for p in (tmp_path / "charts").iterdir())
+    assert charts == ["audio.png", "granularity.png", "metrics.png", "prompts.png",
+                      "samples_synth_av_pitch.jpg", "samples_synth_freeview.jpg",
+                      "samples_synth_search_red.jpg"]
+    assert {e["dataset"] for e in js["extremes"]} == {"synth_search_red", "synth_freeview",
+                                                     "synth_av_pitch"}
+    assert js["tracked"]["synth_av_pitch"] == ["correct", "correct"]
+    assert 'id="skipped"' not in html
+    # an out folder of this tool is reused; one holding a user's files is refused
+    E.check_out(str(tmp_path))
+    user = tmp_path / "u"
+    user.mkdir()
+    (user / "samples").mkdir()
+    with pytest.raises(E.cli.UserError, match="holds samples not written by aam_ms.eval"):
+        E.check_out(str(user))

@@ -72,58 +72,104 @@ def data(tmp_path_factory):
     return base, root
 
 
-def _per_sample(path):
+def _per_sample(path, mode=None):
     """Per-sample rows without the manifest index (it shifts when records are removed)."""
     with open(path) as f:
-        return [{k: v for k, v in r.items() if k != "index"} for r in csv.DictReader(f)]
+        return [{k: v for k, v in r.items() if k != "index"} for r in csv.DictReader(f)
+                if mode is None or r["prompt_mode"] == mode]
 
 
-def _eval(base, manifest, out, capsys):
-    argv = ["--manifest", str(base / manifest), "--config", TINY, "--checkpoint",
-            str(base / "tiny.ckpt"), "--pynative", "--set", "input.size=[32,32]",
-            "--set", "input.clip_len=2", "--split", "all", "--prompt-mode", "correct",
-            "--baseline", "centre", "--out", str(base / out)]
+def _eval(base, manifest, out, capsys, model=True):
+    argv = ["--manifest", str(base / manifest), "--split", "all", "--baseline", "centre",
+            "--out", str(base / out)]
+    if model:
+        argv += ["--config", TINY, "--checkpoint", str(base / "tiny.ckpt"),
+                 "--set", "input.size=[32,32]", "--set", "input.clip_len=2"]
     rc = cli.run(E.main, argv, prog="eval")
     err = capsys.readouterr().err
     return rc, err, json.loads((base / out / "metrics.json").read_text())
 
 
-def test_bad_records_skipped_named_counted_rest_scored_as_without_them(data, capsys):
+def test_cli_skips_names_and_counts_bad_records(data, capsys):
+    """The tiny model on the damaged manifest: exit 1, both bad files named with their
+    reason, counted per dataset, listed in the report; the rest scored; the tree unchanged.
+    The centre baseline equals, bit for bit, a run on the manifest without the bad records."""
     base, root = data
     before = _tree(root)
     rc, err, bad = _eval(base, "all.jsonl", "ev_bad", capsys)
     assert _tree(root) == before                       # nothing in the dataset changed
     assert rc == 1, err
     assert "skipped 2 record(s)" in err
-    assert f"{root / BAD_FRAME}: truncated PNG" in err and f"{root / BAD_MAP}: file does not exist" in err
+    assert f"{root / BAD_FRAME}: truncated PNG" in err
+    assert f"{root / BAD_MAP}: file does not exist" in err
     assert sorted((s["dataset"], s["record"], s["reason"]) for s in bad["skipped"]) == [
         ("DHF1K", BAD_FRAME, "truncated PNG (no IEND chunk)"),
         ("MIT1003", "mit/ALLSTIMULI/i1.jpeg", "file does not exist")]
-    rc0, err0, ref = _eval(base, "good.jsonl", "ev_ref", capsys)
-    assert rc0 == 0 and ref["skipped"] == [], err0
     rows = {(r["dataset"], r["prompt_mode"]): r for r in bad["rows"]}
-    ref_rows = {(r["dataset"], r["prompt_mode"]): r for r in ref["rows"]}
-    assert set(rows) == set(ref_rows) == {(d, m) for d in ("DHF1K", "MIT1003")
-                                          for m in ("correct", "centre_baseline")}
+    assert set(rows) == {(d, m) for d in ("DHF1K", "MIT1003") for m in ("correct", "centre_baseline")}
     for k, r in rows.items():
-        assert r["n_skipped"] == 1 and ref_rows[k]["n_skipped"] == 0
-        assert r["n_frames"] == ref_rows[k]["n_frames"] == (5 if k[0] == "DHF1K" else 3)
-        for m in E.METRICS:                             # the same numbers (the baseline's
-            if k[1] == "centre_baseline":               # bit for bit; the model's to float
-                assert r[m] == ref_rows[k][m], (k, m)   # round-off between two runs)
-            else:
-                assert r[m] == pytest.approx(ref_rows[k][m], rel=1e-6, abs=1e-9), (k, m)
+        assert r["n_skipped"] == 1 and r["n_frames"] == (5 if k[0] == "DHF1K" else 3)
+        assert all(r[m] is not None and abs(r[m]) < 100 for m in E.METRICS), r
     assert rows[("DHF1K", "correct")]["n_videos"] == 2   # the intact video is scored too
-    per, per_ref = (_per_sample(base / d / "per_sample.csv") for d in ("ev_bad", "ev_ref"))
-    assert [(r["record"], r["prompt_mode"]) for r in per] == \
-        [(r["record"], r["prompt_mode"]) for r in per_ref]
-    for a, b in zip(per, per_ref):
-        assert float(a["CC"]) == pytest.approx(float(b["CC"]), rel=1e-6, abs=1e-9)
-    frames = {v: sum(r["video"] == v and r["prompt_mode"] == "correct" for r in per)
-              for v in ("0601", "0602")}
-    assert frames == {"0601": 3, "0602": 2}
+    per = _per_sample(base / "ev_bad" / "per_sample.csv", "correct")
+    assert {v: sum(r["video"] == v for r in per) for v in ("0601", "0602")} == {"0601": 3, "0602": 2}
     html = (base / "ev_bad" / "report.html").read_text()
     assert 'id="skipped"' in html and BAD_FRAME in html and "2 record(s) skipped" in html
+
+    rc0, err0, ref = _eval(base, "good.jsonl", "ev_ref", capsys, model=False)
+    assert rc0 == 0 and ref["skipped"] == [], err0
+    for r in ref["rows"]:
+        got = rows[(r["dataset"], "centre_baseline")]
+        assert r["n_skipped"] == 0 and {m: got[m] for m in E.METRICS} == {m: r[m] for m in E.METRICS}
+    assert _per_sample(base / "ev_bad" / "per_sample.csv", "centre_baseline") == \
+        _per_sample(base / "ev_ref" / "per_sample.csv")
+
+
+class _FrameEngine:
+    """A deterministic stand-in for the inference engine whose map depends on the frame's
+    pixels and, for video, on the previous frame of the stream (temporal context)."""
+
+    def __init__(self):
+        from types import SimpleNamespace
+        self.session = SimpleNamespace(cfg={"input": {"clip_len": 2}}, audio=None)
+
+    @staticmethod
+    def _map(im):
+        import cv2
+        return cv2.resize(im.astype("float32").mean(axis=2), (16, 16))
+
+    def predict_images(self, images, text=None, batch=1):
+        return [self._map(im) + len(text) for im in images]
+
+    def stream(self, frames, text=None, clip_len=2, overlap=1, audio_window=None):
+        prev = None
+        for i, f in enumerate(frames):
+            m = self._map(f)
+            yield i, f, m if prev is None else m + 0.5 * prev
+            prev = m
+
+
+def test_intact_records_score_as_without_the_bad_ones(data):
+    """Model path (a frame-dependent stand-in engine): rows and per-sample scores of the
+    damaged manifest equal those of the manifest without the bad records, exactly."""
+    from aam_ms.data.manifest import read_manifest
+    from aam_ms.data.pipeline import plan_eval
+    base, _ = data
+    out = {}
+    for name in ("all", "good"):
+        header, recs = read_manifest(str(base / f"{name}.jsonl"))
+        plan = plan_eval(recs, header["root"])
+        log = E.SampleLog()
+        rows = E.evaluate(_FrameEngine(), plan, "correct", log=log)
+        out[name] = (plan, rows, [{k: v for k, v in r.items() if k != "index"} for r in log.rows])
+    (plan, rows, per), (plan0, rows0, per0) = out["all"], out["good"]
+    assert len(plan.skipped) == 2 and plan0.skipped == []
+    assert [len(g) for g in plan.sets["DHF1K"].groups] == [3, 2]
+    assert per == per0 and len(per) == 8
+    for r, r0 in zip(rows, rows0):
+        assert r["n_skipped"] == 1 and r0["n_skipped"] == 0
+        assert {k: v for k, v in r.items() if k != "n_skipped"} == \
+            {k: v for k, v in r0.items() if k != "n_skipped"}
 
 
 def test_bad_root_and_flags_are_one_line_errors(data, tmp_path, capsys):
