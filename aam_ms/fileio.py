@@ -61,3 +61,24 @@ def write_bytes(path, data):
     """Atomically write a binary file."""
     with atomic_write(path, "wb") as f:
         f.write(data)
+
+
+def check_new_file(path, overwrite=False, label=""):
+    """Refuse (``cli.UserError``) an output ``path`` before any work: a folder, an existing file
+    (unless ``overwrite``), or a place where no file can be created — probed with a temp file in
+    the nearest existing folder, so a read-only mount is caught as well as permissions."""
+    from .cli import UserError
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise UserError(f"{label}{path} is a folder; give a file name")
+    if os.path.exists(path) and not overwrite:
+        raise UserError(f"{label}{path} already exists; choose another name or pass --overwrite")
+    folder = os.path.dirname(os.path.abspath(path))
+    while not os.path.isdir(folder):
+        folder = os.path.dirname(folder)
+    try:
+        with tempfile.TemporaryFile(dir=folder, prefix=".write-probe-"):
+            pass
+    except OSError as e:
+        raise UserError(f"{label}cannot write {path}: {folder} is not writable "
+                        f"({e.strerror})") from None

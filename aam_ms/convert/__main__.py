@@ -8,10 +8,10 @@ partial (``--allow-partial`` writes it anyway) or DST already exists (``--overwr
 converter never replaces a file it was not asked to. Bad input exits 2 with one line.
 """
 import argparse
-import os
 import sys
 
 from .. import cli, weights
+from ..fileio import check_new_file
 from . import aam, clip, dinov3, wav2clip
 
 MODULES = {"aam": aam, "dinov3": dinov3, "clip": clip, "wav2clip": wav2clip}
@@ -30,19 +30,11 @@ def build_parser():
 
 def check_output(dst, suffix, overwrite):
     """Refuse a DST of the wrong kind, an existing DST (unless ``overwrite``) or an unwritable
-    folder — before any tensor is read."""
+    place — before any tensor is read."""
     if not dst.endswith(suffix):
         raise cli.UserError(f"{dst}: the output of this conversion is a {suffix} file; "
                             f"name it *{suffix}")
-    if os.path.isdir(dst):
-        raise cli.UserError(f"{dst} is a folder; give the output file name")
-    if os.path.exists(dst) and not overwrite:
-        raise cli.UserError(f"{dst} already exists; choose another name or pass --overwrite")
-    folder = os.path.dirname(os.path.abspath(dst))
-    while not os.path.isdir(folder):
-        folder = os.path.dirname(folder)
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise cli.UserError(f"cannot write {dst}: {folder} is not writable")
+    check_new_file(dst, overwrite)
 
 
 def main(argv=None):
@@ -66,6 +58,12 @@ def main(argv=None):
     (weights.save_safetensors if reverse else weights.save_ckpt)(tensors, a.dst)
     print(f"[convert] {a.kind}: wrote {len(tensors)} tensors to {a.dst}")
     return 0
+
+
+def cli_main():
+    """Console script ``aam-convert`` (pyproject.toml): exit codes from :func:`aam_ms.cli.run`."""
+    from ..cli import run
+    sys.exit(run(main))
 
 
 if __name__ == "__main__":
