@@ -249,3 +249,26 @@ FIXTURES = {
     "Coutrot-2": lambda r: make_stavis(r, "Coutrot_db2"), "AVAD": lambda r: make_stavis(r, "AVAD"),
     "ETMD": lambda r: make_stavis(r, "ETMD_av"), "SumMe": lambda r: make_stavis(r, "SumMe"),
 }
+
+
+def every_frame_plan(source, split, batch=4, clip_len=4):
+    """A pipeline plan reading every frame of ``split`` once, in order: image batches of
+    ``batch``, each video in consecutive clips of ``clip_len`` frames (the last may be shorter)."""
+    from aam_ms.data import pipeline as P
+    pidx, didx = P._tables(source, None, None)
+    images, videos = P._groups(source, split, None)
+    meta, out = source.meta, []
+
+    def planned(kind, rows, audio):
+        return P.PlannedBatch(kind, rows, [False] * len(rows), [False] * len(rows),
+                              [pidx[meta[r[0]]["prompt_key"]] for r in rows],
+                              [didx[meta[r[0]]["dataset"]] for r in rows], audio)
+
+    for rows in images.values():
+        out += [planned("image", [[r] for r in rows[i:i + batch]], False)
+                for i in range(0, len(rows), batch)]
+    for frames in videos.values():
+        av = meta[frames[0]]["modality"] == "audio_visual"
+        out += [planned("video", [frames[i:i + clip_len]], av)
+                for i in range(0, len(frames), clip_len)]
+    return out

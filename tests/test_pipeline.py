@@ -11,6 +11,7 @@ from aam_ms.data import io, synth
 from aam_ms.data import pipeline as P
 from aam_ms.data import to_mindrecord as tm
 from aam_ms.data.manifest import read_manifest
+from fixtures_datasets import every_frame_plan
 
 CFG = dict(size=(64, 64), batch_size=4, video_batch_size=1, clip_len=4, clips_per_video=1,
            num_parallel_workers=2, av_start_epoch=0, seed=5)
@@ -35,7 +36,8 @@ def _expected_image(rec, root, size=(64, 64)):
 def test_eval_shapes_dtypes_and_normalisation(corpus):
     manifest, root = corpus
     _, recs = read_manifest(manifest)
-    bs = _batches(P.build_eval_dataset(CFG, manifest, split="val"))
+    src = P.open_source(manifest)
+    bs = _batches(P.dataset_from_plan(src, every_frame_plan(src, "val"), P.PipelineConfig.of(CFG)))
     img = [b for b in bs if b["image"].ndim == 4]
     vid = [b for b in bs if b["image"].ndim == 5]
     assert sum(len(b["index"]) for b in img) == sum(r.modality == "image" and r.split == "val" for r in recs)
