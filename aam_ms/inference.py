@@ -34,6 +34,7 @@ Also here, for every tool: :func:`add_model_args` / :func:`open_session` (``--ru
 ``--config --checkpoint``), :func:`resolve_prompt` (a dataset key or free text).
 """
 import os
+import weakref
 
 import cv2
 import numpy as np
@@ -129,13 +130,33 @@ def _head_decoder(model):
     return HeadDecoder()
 
 
+_COMPILED = weakref.WeakKeyDictionary()
+
+
+def _compiled(model, graph):
+    """(backbone, head, shape keys) of a model: the ``ms.jit`` functions are made once per
+    model, so every Engine on it reuses the graphs already compiled (eager functions when
+    ``graph`` is False)."""
+    import mindspore as ms
+    per_model = _COMPILED.setdefault(model, {})
+    if graph not in per_model:
+        decoder = _head_decoder(model)
+        backbone = model.backbone.get_intermediate_layers
+        if graph:
+            per_model[graph] = (ms.jit(backbone), ms.jit(decoder.construct), set(), decoder)
+        else:
+            per_model[graph] = (backbone, decoder.construct, set(), decoder)
+    return per_model[graph][:3]
+
+
 class Engine:
     """Saliency inference on a loaded session (model + prompt / audio encoders).
 
     ``graph`` (default: the context's mode is GRAPH) compiles the backbone and the head once
     per input shape with ``ms.jit``; ``frame_batch`` runs the backbone over at most that many
     frames at a time (memory; the backbone has no cross-frame term, so results are unchanged).
-    ``compilations`` counts head graphs built so far.
+    ``compilations`` counts the head graphs built so far for this model (they are shared by
+    every Engine on the same model).
     """
 
     def __init__(self, session, graph=None, frame_batch=None):
@@ -149,13 +170,8 @@ class Engine:
             graph = ms.get_context("mode") == ms.GRAPH_MODE
         self.graph = bool(graph)
         _apply_amp(self.model, session.cfg)
-        self._decoder = _head_decoder(self.model)
-        backbone = self.model.backbone.get_intermediate_layers
-        head = self._decoder.construct
-        self._head = ms.jit(head) if self.graph else head
-        self._backbone = ms.jit(backbone) if self.graph else backbone
+        self._backbone, self._head, self._keys = _compiled(self.model, self.graph)
         self._to_input = _model_input_fn()
-        self._keys = set()
         self._prompts = {}
 
     # -- prompts
