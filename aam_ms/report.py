@@ -1,9 +1,10 @@
 """``report.html`` of an evaluation folder: the metric table, charts and best / worst samples.
 
-``python -m aam_ms.report EVAL_DIR`` (``aam_ms.eval`` writes it itself) reads
-``EVAL_DIR/metrics.json`` and the overlays under ``EVAL_DIR/samples/`` and writes
-``EVAL_DIR/report.html``, self-contained (every chart is embedded as a PNG data URI; the PNGs
-are also written to ``EVAL_DIR/charts/``). Charts (matplotlib, only those the rows support):
+``python -m aam_ms.report EVAL_DIR [--with DIR ...]`` (``aam_ms.eval`` writes it itself) reads
+``EVAL_DIR/metrics.json`` (plus the rows of the ``--with`` folders, e.g. separate ablation runs)
+and the overlays under ``EVAL_DIR/samples/`` and writes ``EVAL_DIR/report.html``,
+self-contained (every chart is embedded as a data URI; the image files are also written to
+``EVAL_DIR/charts/``). Charts (matplotlib, only those the rows support):
 
 - ``metrics.png``: each metric per dataset, the model (first prompt mode, first audio mode)
   against the centre-bias baseline;
@@ -194,10 +195,8 @@ img{max-width:100%;border:1px solid #ddd}figcaption{font-size:12px;color:#555}
 .warn{background:#fff3cd;border:1px solid #e0c36c;padding:8px}"""
 
 
-def write_report(out):
-    """Charts + ``report.html`` for the evaluation folder ``out``; returns the HTML path."""
-    from .eval import MD_COLUMNS
-    path = os.path.join(out, "metrics.json")
+def _load(folder):
+    path = os.path.join(folder, "metrics.json")
     try:
         with open(path, encoding="utf-8") as f:
             meta = json.load(f)
@@ -205,6 +204,32 @@ def write_report(out):
         raise cli.UserError(f"{path}: not a readable eval result ({e})") from None
     if not isinstance(meta, dict) or "rows" not in meta:
         raise cli.UserError(f"{path}: not an aam_ms.eval metrics.json (no 'rows')")
+    return meta
+
+
+def merge(meta, others):
+    """``meta`` plus the rows (and skipped records) of other eval results that it lacks,
+    keyed by (dataset, prompt mode, audio mode): e.g. a separate ablation run."""
+    rows = list(meta["rows"])
+    have = {(r["dataset"], r["prompt_mode"], r.get("audio_mode", "-")) for r in rows}
+    skipped = list(meta.get("skipped") or [])
+    seen = {(s["dataset"], s["path"]) for s in skipped}
+    for o in others:
+        for r in o["rows"]:
+            k = (r["dataset"], r["prompt_mode"], r.get("audio_mode", "-"))
+            if k not in have:
+                rows.append(r)
+                have.add(k)
+        skipped += [s for s in o.get("skipped") or [] if (s["dataset"], s["path"]) not in seen]
+        seen |= {(s["dataset"], s["path"]) for s in o.get("skipped") or []}
+    return dict(meta, rows=rows, skipped=skipped)
+
+
+def write_report(out, also=()):
+    """Charts + ``report.html`` for the evaluation folder ``out`` (plus the rows of the eval
+    folders ``also``, see :func:`merge`); returns the HTML path."""
+    from .eval import MD_COLUMNS
+    meta = merge(_load(out), [_load(d) for d in also])
     rows, entries = meta["rows"], meta.get("extremes") or []
     charts = os.path.join(out, "charts")
     made = [(chart_metrics(rows, meta, os.path.join(charts, "metrics.png")),
@@ -243,11 +268,15 @@ def write_report(out):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m aam_ms.report", description=__doc__.split("\n\n")[0])
-    ap.add_argument("eval_dir", help="an aam_ms.eval --out folder")
+    ap.add_argument("eval_dir", help="an aam_ms.eval --out folder (the report goes there)")
+    ap.add_argument("--with", dest="also", nargs="+", default=[], metavar="DIR",
+                    help="other eval folders whose rows join the tables and charts "
+                         "(e.g. a prompt- or audio-ablation run)")
     a = ap.parse_args(argv)
-    if not os.path.isdir(a.eval_dir):
-        raise cli.UserError(f"{a.eval_dir}: no such folder")
-    print(write_report(a.eval_dir))
+    for d in [a.eval_dir] + a.also:
+        if not os.path.isdir(d):
+            raise cli.UserError(f"{d}: no such folder")
+    print(write_report(a.eval_dir, a.also))
     return 0
 
 

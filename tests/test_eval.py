@@ -272,3 +272,29 @@ def test_report_from_a_stub_engine(corpus, tmp_path):
     (user / "samples").mkdir()
     with pytest.raises(E.cli.UserError, match="holds samples not written by aam_ms.eval"):
         E.check_out(str(user))
+
+
+def test_report_merges_ablation_folders(corpus, tmp_path, capsys):
+    from aam_ms import cli, report
+    _, header, records = corpus
+    plan = plan_eval(records, header["root"], "test", ["synth_search_red"], max_items=3)
+    eng = _StubEngine()
+    main, abl = tmp_path / "eval", tmp_path / "ablation"
+    log = E.SampleLog()
+    E.write_outputs(str(main), plan, E.evaluate(eng, plan, "correct", log=log)
+                    + E.evaluate(None, plan, log=log), log, {"prompt_modes": ["correct"]})
+    assert not (main / "charts" / "prompts.png").exists()        # one condition: no ablation chart
+    log = E.SampleLog()
+    rows = [r for m in ("correct", "generic", "wrong") for r in E.evaluate(eng, plan, m, log=log)]
+    E.write_outputs(str(abl), plan, rows, log, {"prompt_modes": ["correct", "generic", "wrong"]},
+                    report=False)
+    assert cli.run(report.main, [str(main), "--with", str(abl)], prog="report") == 0
+    html = (main / "report.html").read_text()
+    _, cells = _html_table(html, "metrics")
+    assert [(c[0], c[1]) for c in cells] == [("synth_search_red", m) for m in
+                                             ("correct", "centre_baseline", "generic", "wrong")]
+    want = json.loads((abl / "metrics.json").read_text())["rows"][2]
+    assert cells[3] == [E.fmt(want.get(c)) for c in E.MD_COLUMNS]
+    assert (main / "charts" / "prompts.png").is_file()
+    assert cli.run(report.main, [str(tmp_path / "nope")], prog="report") == 2
+    assert "report: error: " in capsys.readouterr().err
