@@ -94,25 +94,17 @@ def _fit(rgb, width=360):
 
 
 def read_video(path, max_frames):
-    """(RGB uint8 frames, fps) of a video file; SampleError for an unreadable one."""
-    if os.path.getsize(path) == 0:
-        raise SampleError(path, "file is empty (0 bytes)")
-    cap = cv2.VideoCapture(path)
-    try:
-        if not cap.isOpened():
-            raise SampleError(path, "video cannot be opened (corrupt or unsupported codec)")
-        fps = cap.get(cv2.CAP_PROP_FPS) or DEFAULT_FPS
-        frames = []
-        while len(frames) < max_frames:
-            ok, img = cap.read()
-            if not ok or img is None:
-                break
-            frames.append(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
-    finally:
-        cap.release()
-    if not frames:
-        raise SampleError(path, "video has no decodable frames")
-    return frames, float(fps)
+    """(RGB uint8 frames, fps) of a video file, at most ``max_frames``, decoded as
+    ``aam_ms.predict`` decodes it (same checks, same SampleError messages)."""
+    from .predict import _video_frames
+    it, fps, _, _, _ = _video_frames(path, allow_short=True)
+    frames = []
+    for f in it:
+        frames.append(f)
+        if len(frames) == max_frames:
+            it.close()
+            break
+    return frames, float(fps or DEFAULT_FPS)
 
 
 class Predictor:
@@ -178,41 +170,55 @@ class Predictor:
         return {"kind": "image", "size": list(rgb.shape[:2]), "show": show}
 
     def _video(self, path, audio, texts, out):
+        from .data.io import audio_info
         from .inference import audio_windows, resize_map
+        from .overlay import OverlayVideo
         frames, fps = read_video(path, self.max_frames)
         window = None
         if audio:
             if self.session.audio is None:
                 raise cli.UserError("this model was loaded without an audio encoder")
+            audio_info(audio)               # a bad or truncated audio file fails here, named
             window = audio_windows(audio, fps, self.session.audio.sample_rate)
-            window(0)                       # a bad audio file fails here, with its name
         picks = np.unique(np.linspace(0, len(frames) - 1, min(SHEET_FRAMES, len(frames))).round()
                           .astype(int))
         rows, map_rows = [], []
         for k, text in enumerate(texts):
             maps = self.engine.predict_video(frames, text, self.clip_len, self.overlap, window)
             ov_row, map_row = [], []
-            for i, (frame, sal) in enumerate(zip(frames, maps)):
-                full = resize_map(sal, frame.shape[:2])
-                ov = overlay(frame, full)
-                write_bytes(os.path.join(out, f"prompt_{k + 1}", "maps", f"frame_{i:05d}.png"),
-                            _encode(".png", to_uint8(full)))
-                write_bytes(os.path.join(out, f"prompt_{k + 1}", "overlays", f"frame_{i:05d}.jpg"),
-                            _encode(".jpg", ov))
-                if i in picks:
-                    ov_row.append(_fit(ov, 200))
-                    map_row.append(_fit(cv2.cvtColor(to_uint8(full), cv2.COLOR_GRAY2RGB), 200))
+            os.makedirs(os.path.join(out, f"prompt_{k + 1}"))
+            video = OverlayVideo(os.path.join(out, f"prompt_{k + 1}", "overlay.mp4"), fps,
+                                 frames[0].shape[:2], audio=audio)
+            try:
+                for i, (frame, sal) in enumerate(zip(frames, maps)):
+                    full = resize_map(sal, frame.shape[:2])
+                    ov = overlay(frame, full)
+                    video.write(ov)
+                    write_bytes(os.path.join(out, f"prompt_{k + 1}", "maps", f"frame_{i:05d}.png"),
+                                _encode(".png", to_uint8(full)))
+                    write_bytes(os.path.join(out, f"prompt_{k + 1}", "overlays",
+                                             f"frame_{i:05d}.jpg"), _encode(".jpg", ov))
+                    if i in picks:
+                        ov_row.append(_fit(ov, 200))
+                        map_row.append(_fit(cv2.cvtColor(to_uint8(full), cv2.COLOR_GRAY2RGB), 200))
+            except BaseException:
+                video.abort()
+                raise
+            written = video.close()
             rows.append(_caption(_side_by_side(ov_row), f"{k + 1}: {text}"))
             map_rows.append(_side_by_side(map_row))
             if k == 0:
                 write_bytes(os.path.join(out, "overlay_1.jpg"), _encode(".jpg", rows[0]))
                 write_bytes(os.path.join(out, "map_1.png"), _encode(".png", map_rows[0]))
-        show = {"overlay": "overlay_1.jpg", "map": "map_1.png"}
+                first = written
+        show = {"overlay": "overlay_1.jpg", "map": "map_1.png",
+                "video": os.path.relpath(first["path"], out)}
         if len(texts) == 2:
             write_bytes(os.path.join(out, "compare.jpg"), _encode(".jpg", _stack(rows)))
             show["compare"] = "compare.jpg"
         return {"kind": "video", "frames": len(frames), "fps": fps, "audio": bool(audio),
-                "truncated": len(frames) == self.max_frames, "show": show}
+                "truncated": len(frames) == self.max_frames, "codec": first["codec"],
+                "notes": first["notes"], "show": show}
 
     @staticmethod
     def _zip(out):
@@ -259,6 +265,8 @@ video plus a separate audio file (__AUDIO_EXTS__); up to __LIMIT__ MB each.</p>
 <figure><img id="overlay" alt="overlay"><figcaption>Overlay (prompt 1)</figcaption></figure>
 <figure><img id="map" alt="saliency map"><figcaption>Saliency map (prompt 1)</figcaption></figure>
 </div>
+<figure id="video-box" hidden><video id="video" controls muted></video>
+<figcaption>Overlay video (prompt 1)</figcaption></figure>
 <figure id="compare-box" hidden><img id="compare" alt="two prompts side by side">
 <figcaption>Prompt 1 vs prompt 2</figcaption></figure>
 <p id="downloads"></p>
@@ -285,6 +293,8 @@ $("form").onsubmit = async (ev) => {
     const base = "results/" + js.id + "/";
     $("overlay").src = base + js.show.overlay; $("map").src = base + js.show.map;
     $("compare-box").hidden = !js.show.compare;
+    $("video-box").hidden = !js.show.video;
+    if (js.show.video) $("video").src = base + js.show.video;
     if (js.show.compare) $("compare").src = base + js.show.compare;
     $("downloads").innerHTML = '<a id="download" href="' + base + 'outputs.zip" download>Download all outputs (zip)</a>';
     $("result").hidden = false;

@@ -103,7 +103,12 @@ def test_video_with_audio(app, tmp_path):
     assert js["kind"] == "video" and js["audio"] and js["frames"] == 8 and js["truncated"]
     z = zipfile.ZipFile(io.BytesIO(c.get(f"/results/{js['id']}/outputs.zip").content))
     assert len([n for n in z.namelist() if n.startswith("prompt_1/maps/")]) == 8
+    assert js["show"]["video"].startswith("prompt_1/overlay.") and js["show"]["video"] in z.namelist()
     assert "compare" not in js["show"]
+    # a truncated audio file is refused with the CLI's reason, naming the upload
+    r = c.post("/api/predict", files={"file": ("clip.avi", path.read_bytes(), "video/x-msvideo"),
+                                      "audio": ("cut.wav", wav.getvalue()[:2000], "audio/wav")})
+    assert r.status_code == 400 and r.json()["error"].startswith("cut.wav: truncated WAV"), r.text
 
 
 def test_bad_files_get_the_cli_messages(app):
@@ -140,9 +145,11 @@ def test_page_in_headless_chromium(app, tmp_path):
     img.write_bytes(_jpeg(_scene()))
     try:
         with pw.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS + [
-                f"--user-data-dir={tmp_path / 'profile'}"])
-            page = browser.new_page(viewport={"width": 1000, "height": 900})
+            # a fresh profile folder (Playwright's own way to pass --user-data-dir)
+            browser = p.chromium.launch_persistent_context(
+                str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=FLAGS,
+                viewport={"width": 1000, "height": 900})
+            page = browser.new_page()
             page.goto(f"http://127.0.0.1:{port}/")
             page.wait_for_function("document.querySelectorAll('#dataset option').length > 17")
             page.select_option("#dataset", "DHF1K")
