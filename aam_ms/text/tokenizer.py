@@ -27,7 +27,6 @@ from tokenizers import Regex, Tokenizer, models, pre_tokenizers
 SOT = "<|startoftext|>"
 EOT = "<|endoftext|>"
 CONTEXT_LENGTH = 77
-_CONTRACTIONS = ("'s", "'t", "'re", "'ve", "'m", "'ll", "'d")
 # OpenAI keeps merges[1 : 49152 - 256 - 2 + 1] of its gz file (line 0 is a version header).
 _OPENAI_MERGE_LIMIT = 49152 - 256 - 2 + 1
 
