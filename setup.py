@@ -3,7 +3,8 @@
 ``aam_ms/kernel_sources`` (found at run time by :mod:`aam_ms.resources`)."""
 from setuptools import find_packages, setup
 
-DATA = {"aam_ms.configs": ("configs", "*.yaml"), "aam_ms.kernel_sources": ("ascend_kernels/cpu", "*.cc")}
+DATA = {"aam_ms.configs": ("configs", "*.yaml"),
+        "aam_ms.kernel_sources": ("ascend_kernels/cpu", "*.cc")}
 
 setup(
     packages=find_packages(include=["aam_ms", "aam_ms.*"]) + list(DATA),

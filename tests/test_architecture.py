@@ -65,7 +65,8 @@ def violations(root):
 
 
 def test_every_module_has_a_layer():
-    modules = [".".join(p.relative_to(PACKAGE).with_suffix("").parts) for p in PACKAGE.rglob("*.py")]
+    modules = [".".join(p.relative_to(PACKAGE).with_suffix("").parts)
+               for p in PACKAGE.rglob("*.py")]
     unplaced = sorted(m for m in modules if m != "__init__" and _unit(m) is None)
     assert not unplaced, f"modules without a layer in docs/ARCHITECTURE.md: {unplaced}"
 

@@ -20,6 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 # what `pip install .` needs of the checkout
 SOURCES = ("pyproject.toml", "setup.py", "README.md", "aam_ms", "configs", "ascend_kernels/cpu")
+PURELIB = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
 SCRIPTS = ("aam-predict", "aam-train", "aam-eval", "aam-export", "aam-convert")
 
 
@@ -49,13 +50,25 @@ def test_console_scripts_point_at_runners():
         assert callable(getattr(importlib.import_module(module), func)), target
 
 
+def test_dependencies_match_requirements():
+    """pyproject.toml's run-time dependencies are requirements.txt's pins (minus what the package
+    never imports: the test tools and mindformers)."""
+    import tomllib
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    text = (ROOT / "requirements.txt").read_text()
+    lines = [ln.split("#")[0].strip() for ln in text.splitlines()]
+    unused = ("pytest", "hypothesis", "mindformers")
+    pinned = [ln for ln in lines if ln and ln.split("=")[0] not in unused]
+    assert sorted(declared) == sorted(pinned)
+
+
 def _fresh_venv(tmp):
     """A venv without pip whose site-packages also lists this environment's site-packages."""
     venv = tmp / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     py = venv / "bin" / "python"
-    site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          check=True, capture_output=True, text=True).stdout.strip()
+    site = subprocess.run([str(py), "-c", PURELIB], check=True, capture_output=True,
+                          text=True).stdout.strip()
     parent = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     (Path(site) / "aam_parent_env.pth").write_text("".join(p + "\n" for p in sorted(parent)))
     return venv, Path(site)
@@ -94,9 +107,9 @@ def test_pip_install_then_train_and_predict_outside_the_checkout(tmp_path):
         assert (venv / "bin" / name).is_file(), name
 
     # the installed copy is the one imported, with its package data beside it
-    where = _run([py, "-c", "import aam_ms, aam_ms.resources as r; print(aam_ms.__file__); "
-                  "print(r.config_path('aam_tiny')); print(r.kernel_source('lorentz_distance_cpu'))"],
-                 work, env).stdout.split()
+    probe = ("import aam_ms, aam_ms.resources as r; print(aam_ms.__file__); "
+             "print(r.config_path('aam_tiny')); print(r.kernel_source('lorentz_distance_cpu'))")
+    where = _run([py, "-c", probe], work, env).stdout.split()
     assert all(Path(p).is_file() and Path(p).is_relative_to(site) for p in where), where
 
     _run([py, "-m", "aam_ms.data.synth", "--out", "synth", "--scale", "tiny"], work, env)

@@ -1,8 +1,9 @@
 """Compile-on-first-use of the C++ CPU twins (``ascend_kernels/cpu/*.cc``) with g++.
 
 The sources are package data (:func:`aam_ms.resources.kernel_source`), so an installed package
-builds them too; the libraries go to a user cache, never into the package folder. A twin ``<name>.cc`` is compiled to ``<cache>/<name>-<hash>.so``, where ``hash`` covers the
-source text and the compiler command; the cache is ``$AAM_KERNEL_CACHE`` or
+builds them too; the libraries go to a user cache, never into the package folder. A twin
+``<name>.cc`` is compiled to ``<cache>/<name>-<hash>.so``, where ``hash`` covers the source
+text and the compiler command; the cache is ``$AAM_KERNEL_CACHE`` or
 ``~/.cache/aam_ms/kernels``. Concurrent builds (several ranks or test workers) serialise on a
 file lock and publish the library by an atomic rename, so a reader never sees half a file.
 OpenMP is used when the compiler supports it, otherwise the build falls back to serial code.
