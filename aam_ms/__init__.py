@@ -1,9 +1,10 @@
 """aam-ms: the Attend to Anything Model (AAM) in MindSpore.
 
-Sub-packages, one idea each: ``geometry`` (Lorentz model), ``losses`` (training objectives),
-``metrics`` (MIT-benchmark evaluation, numpy only), ``models`` (backbones, FPD, fusion,
-hyperbolic decoder, the full ``AAM`` cell), ``kernels`` (custom-operator selection),
-``convert`` (PyTorch -> MindSpore weights), ``data`` (Attention-1.75M readers, SynthAttention).
+Layers (docs/ARCHITECTURE.md): ``data`` (Attention-1.75M readers, pipelines, SynthAttention) and
+``models`` (backbones, text/audio encoders, FPD, fusion, hyperbolic decoder, the ``AAM`` cell)
+on top of ``geometry`` (Lorentz model), ``kernels`` (custom operators), ``audio``, ``text`` and
+``metrics``; ``weights`` (every weight file, converters in ``convert``); ``inference`` (the one
+engine for images, clips and videos); the tools ``predict``, ``train``, ``eval``, ``export``.
 """
 
 __version__ = "0.1.0"
