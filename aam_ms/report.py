@@ -25,6 +25,7 @@ import sys
 import numpy as np
 
 from . import cli
+from .data.io import VIDEO_EXTS
 from .fileio import atomic_write, write_text
 
 CONDITIONS = ("correct", "generic", "wrong", "paraphrase")
@@ -166,6 +167,13 @@ def chart_samples(out, entries, ds, path):
                              color="#1a7f1a" if e["kind"] == "best" else "#b22222")
             if k == 0:
                 ax.set_ylabel("prediction" if what == "pred" else "ground truth", fontsize=9)
+            if row == 1:
+                rec = e["record"]
+                label = os.path.splitext(os.path.basename(rec))[0]
+                if e.get("frame_index") is not None:          # a video frame: <video> #<frame>
+                    video = rec if rec.lower().endswith(VIDEO_EXTS) else os.path.dirname(rec)
+                    label = f"{os.path.splitext(os.path.basename(video))[0]} #{e['frame_index']}"
+                ax.set_xlabel(label, fontsize=8)
     fig.suptitle(f"{ds}: best and worst samples by CC", fontsize=11)
     fig.tight_layout()
     return _save(fig, path)
