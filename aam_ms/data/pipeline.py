@@ -393,12 +393,13 @@ def plan_eval(records, root, split=None, datasets=None, max_items=None, sr=16000
         if modalities[0] == "image":
             groups = [[i] for i in idx]
         else:
-            videos = {}
-            for i in idx:
-                videos.setdefault(records[i].video, []).append(i)
-            if None in videos:
-                for i in videos.pop(None):
-                    skip(i, records[i].stimulus, "video frame record without a 'video' id")
+            videos = {}                    # (split, video id): a video listed in two folds
+            for i in idx:                  # is two groups, as the protocol averages per split
+                r = records[i]
+                if r.video is None:
+                    skip(i, r.stimulus, "video frame record without a 'video' id")
+                    continue
+                videos.setdefault((r.split, r.video), []).append(i)
             groups = [sorted(g, key=lambda i: records[i].frame_index or 0) for g in videos.values()]
         kept = []
         for g in groups[:max_items]:
