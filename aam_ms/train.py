@@ -26,8 +26,8 @@ import time
 
 import numpy as np
 
-from .config import apply_overrides, load_yaml, merge
-from .session import INPUT_DEFAULTS
+from .config import merge
+from .session import INPUT_DEFAULTS, resolve_config
 
 DEFAULTS = {
     "device": "cpu",
@@ -46,9 +46,11 @@ DEFAULTS = {
         "epochs": 1,
         "max_steps": None,        # stop after this many optimizer steps
         "lr": 3e-4,
-        "min_lr": 1e-5,
+        "min_lr": 1e-5,           # released: CosineAnnealingLR eta_min
         "weight_decay": 5e-3,
-        "warmup_steps": 0,
+        "schedule": "released",   # released: cosine over epochs (t_max) | cosine_warmup: per step
+        "t_max": 10,              # released CosineAnnealingLR T_max (epochs)
+        "warmup_steps": 0,        # cosine_warmup only
         "grad_accum": 1,
         "amp": "auto",            # auto: bf16 on Ascend, fp32 elsewhere | fp32 | bf16
         "loss": {"task_weight": 1.0, "pull_weight": 0.4, "entail_weight": 1.0,
@@ -75,6 +77,14 @@ def parse_args(argv=None):
     p.add_argument("--distributed", action="store_true", help="data parallel (msrun / RANK_*)")
     p.add_argument("--pynative", action="store_true", help="PYNATIVE instead of GRAPH mode")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--dry-run", action="store_true",
+                   help="validate the whole plan on CPU (model, datasets, per-rank batches) and "
+                        "print it; trains nothing, writes nothing")
+    p.add_argument("--world-size", type=int, default=None,
+                   help="--dry-run: number of ranks to plan for (default: RANK_SIZE or 1)")
+    p.add_argument("--stand-in", action="store_true",
+                   help="--dry-run: plan against a generated metadata-only manifest of the "
+                        "configured datasets instead of data.train")
     p.add_argument("overrides", nargs="*", help="key.sub=value config overrides")
     return p.parse_args(argv)
 
@@ -84,10 +94,10 @@ def build_config(args):
     from .data.pipeline import PipelineConfig
     pipe = {k: (list(v) if isinstance(v, tuple) else v)
             for k, v in dataclasses.asdict(PipelineConfig()).items()
-            if k not in ("size", "clip_len", "seed")}      # from input.size / input.clip_len / seed
+            if k not in ("size", "clip_len", "seed", "mean", "std")}   # from input.* and seed
     defaults = merge(merge({"input": INPUT_DEFAULTS}, DEFAULTS), {"data": {"pipeline": pipe}})
-    cfg = merge(defaults, load_yaml(args.config))
-    cfg = apply_overrides(cfg, args.overrides)
+    cfg = resolve_config(config=args.config, overrides=args.overrides, defaults=defaults,
+                         schema=defaults)
     if args.device:
         cfg["device"] = args.device
     if args.out:
@@ -95,6 +105,15 @@ def build_config(args):
     if not cfg["data"]["train"]:
         raise ValueError(f"{args.config}: data.train (a manifest or MindRecord prefix) is required")
     return cfg
+
+
+def pipeline_config(cfg):
+    """The data pipeline of a run: ``data.pipeline`` plus seed and the model's ``input`` (size,
+    clip length, mean / std, the same preprocessing as eval and predict)."""
+    from .data.pipeline import PipelineConfig
+    inp = cfg["input"]
+    return PipelineConfig.of({"seed": cfg["seed"], "size": inp["size"], "clip_len": inp["clip_len"],
+                              "mean": inp["mean"], "std": inp["std"], **cfg["data"]["pipeline"]})
 
 
 class JsonlLog:
@@ -107,6 +126,112 @@ class JsonlLog:
         if self.f:
             self.f.write(json.dumps(row) + "\n")
             self.f.flush()
+
+
+class TrainStep:
+    """One released training step, compiled once (GRAPH mode: ``ms.jit``)::
+
+        clamp the reached log-curvatures / log-scales in place (the released forward's
+        ``.data`` clamps, on the values the optimizer left) → forward + loss → backward →
+        [mean over ranks] → AdamW on the reached tensors (optionally after accumulating
+        ``accum`` micro-batches).
+
+    ``reached`` (bool, one per optimizer parameter) says which tensors the forward reads
+    (:func:`aam_ms.optim.reached_params`, cached per input signature): the others get no
+    update, no decay and no step, as torch's ``grad is None``.
+    ``__call__(x, text, gt, audio, negative)`` → (loss, components); with ``return_grads``
+    also the gradients (for parity tests)."""
+
+    def __init__(self, model, loss_fn, optimizer, reducer=None, accum=1, graph=True,
+                 amp_strategy=None, return_grads=False):
+        import mindspore as ms
+        from . import optim
+        self.ms, self.model, self.optimizer, self.accum = ms, model, optimizer, int(accum)
+        params = optimizer.parameters
+        self.params = params
+        clamps = optim.forward_clamps(params)
+        self._reach_cache = {}
+        self.micro = 0
+
+        def forward(x, text, gt, audio, negative):
+            pred, z_img, z_txt, z_anc, curv, gate = model.forward_train(x, text, audio)
+            n = gt.shape[0]
+            pred = pred.reshape(n, 1, pred.shape[-2], pred.shape[-1]).astype(ms.float32)
+            out = loss_fn(pred, gt, z_img.astype(ms.float32), z_txt.astype(ms.float32),
+                          z_anc.astype(ms.float32), curv.astype(ms.float32),
+                          None if gate is None else gate.astype(ms.float32), negative)
+            return out[0], out[1:]
+
+        grad_fn = ms.value_and_grad(forward, None, params, has_aux=True)
+        self.forward = forward
+        bufs = acc_reached = None     # (every closure variable bound: the graph parser needs it)
+        if self.accum > 1:
+            bufs = ms.ParameterTuple(
+                ms.Parameter(ms.Tensor(np.zeros(p.shape, np.float32)), name="accum." + p.name,
+                             requires_grad=False) for p in params)
+            acc_reached = ms.Parameter(ms.Tensor(np.zeros(len(params), np.bool_)),
+                                       name="accum.reached", requires_grad=False)
+        self.bufs = bufs
+
+        union = None
+        if reducer is not None:       # a tensor reached on any rank gets the mean gradient
+            union = ms.ops.AllReduce(ms.ops.ReduceOp.MAX)
+
+        def step(x, text, gt, audio, negative, reached):
+            if union is not None:
+                reached = union(reached.astype(ms.float32)) > 0
+            optim.apply_clamps(params, clamps, reached)
+            (loss, parts), grads = grad_fn(x, text, gt, audio, negative)
+            if reducer is not None:
+                grads = reducer(grads)
+            if bufs is None:
+                optimizer(grads, reached)
+            else:
+                for a, g in zip(bufs, grads):
+                    ms.ops.assign_add(a, g)
+                ms.ops.assign(acc_reached, ms.ops.logical_or(acc_reached, reached))
+            if return_grads:
+                return loss, parts, grads
+            return loss, parts
+
+        def apply_accumulated(scale):
+            optimizer(tuple(a * scale for a in bufs), acc_reached)
+            for a in bufs:
+                ms.ops.assign(a, ms.ops.zeros_like(a))
+            ms.ops.assign(acc_reached, ms.ops.zeros_like(acc_reached))
+            return scale
+
+        if amp_strategy is not None:        # compile the step under the AMP policy
+            step.amp_strategy = amp_strategy
+        self._step = ms.jit(step) if graph else step
+        self._apply = (ms.jit(apply_accumulated) if graph else apply_accumulated) \
+            if bufs is not None else None
+
+    def reached(self, x, text, audio):
+        """Which optimizer parameters a forward on inputs of this signature reads (cached;
+        this rank's view: across ranks the step takes the union in-graph). Traced on the
+        first sample only: the branches depend on the shapes, not on B."""
+        from . import optim
+        key = (tuple(x.shape[1:]), tuple(text.shape[1:]), audio is None)
+        if key not in self._reach_cache:
+            one = (x[:1], text[:1], None if audio is None else audio[:1])
+            mask = optim.reached_params(self.model.forward_train, self.params, *one)
+            self._reach_cache[key] = self.ms.Tensor(mask)
+        return self._reach_cache[key]
+
+    def __call__(self, x, text, gt, audio=None, negative=None):
+        reached = self.reached(x, text, audio)
+        out = self._step(x, text, gt, audio, negative, reached)
+        self.micro += 1
+        return out
+
+    @property
+    def ready(self):
+        """True when an optimizer step was taken by the last call (always without accumulation)."""
+        return self.accum == 1 or self.micro % self.accum == 0
+
+    def apply_accumulated(self):
+        return self._apply(self.ms.Tensor(1.0 / self.accum, self.ms.float32))
 
 
 class Trainer:
@@ -126,8 +251,7 @@ class Trainer:
         tcfg, dcfg = cfg["train"], cfg["data"]
         self.P = P
         self.source = P.open_source(dcfg["train"], dcfg["root"])
-        self.pcfg = P.PipelineConfig.of({"seed": cfg["seed"], "size": cfg["input"]["size"],
-                                         "clip_len": cfg["input"]["clip_len"], **dcfg["pipeline"]})
+        self.pcfg = pipeline_config(cfg)
         meta = self.source.meta
         self.prompt_keys = sorted({m["prompt_key"] for m in meta})
         self.dataset_names = sorted({m["dataset"] for m in meta})
@@ -160,70 +284,33 @@ class Trainer:
         self.grad_reducer = (nn.DistributedGradReducer(self.optimizer.parameters, mean=True,
                                                        degree=rt.group_size)
                              if rt.distributed else None)
-        self.accum = None
-        if int(tcfg["grad_accum"]) > 1:
-            self.accum = ms.ParameterTuple(
-                ms.Parameter(ms.Tensor(np.zeros(p.shape, np.float32)), name="accum." + p.name,
-                             requires_grad=False) for p in self.params)
         self._compile_steps()
 
     # ----------------------------------------------------------------- set-up pieces
     def _amp(self):
-        amp = self.cfg["train"]["amp"]
-        if amp == "auto":
-            amp = "bf16" if self.rt.device == "Ascend" else "fp32"
-        if amp == "bf16":
-            if self.rt.device == "CPU":
-                raise ValueError("train.amp=bf16: CPU MindSpore has no bf16 matmul; use fp32")
-            self.ms.amp.auto_mixed_precision(self.model, amp_level="O2", dtype=self.ms.bfloat16)
-        elif amp != "fp32":
-            raise ValueError(f"train.amp must be auto, fp32 or bf16, got {amp!r}")
+        from . import amp
+        self.precision = amp.resolve(self.cfg["train"]["amp"], self.rt.device)
+        amp.apply_amp(self.model, self.precision, self.rt.device)
 
     def _optimizer(self, tcfg):
-        from mindformers.core.lr import CosineWithWarmUpLR
-        from mindspore.nn import AdamWeightDecay as AdamW   # mindformers' AdamW breaks on 0-d params
-        warm = int(tcfg["warmup_steps"])
-        total = max(self.total_steps, warm + 1)
-        lr = CosineWithWarmUpLR(learning_rate=float(tcfg["lr"]), warmup_steps=warm,
-                                total_steps=total, lr_end=float(tcfg["min_lr"]))
-        self.lr_schedule = lr
-        return AdamW(self.params, learning_rate=lr, weight_decay=float(tcfg["weight_decay"]))
+        from . import optim
+        optim.learning_rate(tcfg, 0, 0, self.total_steps)          # validates train.schedule
+        groups = optim.released_groups(self.params, float(tcfg["weight_decay"]))
+        return optim.AdamW(groups, lr=float(tcfg["lr"]))
+
+    def set_lr(self, step, epoch):
+        """The schedule's learning rate for optimizer step ``step`` (0-based) of ``epoch``."""
+        from . import optim
+        lr = optim.learning_rate(self.cfg["train"], step, epoch, self.total_steps)
+        self.optimizer.set_lr(lr)
+        return lr
 
     def _compile_steps(self):
-        ms = self.ms
-        model, loss_fn = self.model, self.loss_fn
-
-        def forward(x, text, gt, audio, negative):
-            pred, z_img, z_txt, z_anc, curv, gate = model.forward_train(x, text, audio)
-            n = gt.shape[0]
-            pred = pred.reshape(n, 1, pred.shape[-2], pred.shape[-1])
-            out = loss_fn(pred, gt, z_img, z_txt, z_anc, curv, gate, negative)
-            return out[0], out[1:]
-
-        grad_fn = ms.value_and_grad(forward, None, self.optimizer.parameters, has_aux=True)
-        reducer, optimizer, accum = self.grad_reducer, self.optimizer, self.accum
-
-        def step(x, text, gt, audio, negative):
-            (loss, parts), grads = grad_fn(x, text, gt, audio, negative)
-            if reducer is not None:
-                grads = reducer(grads)
-            if accum is None:
-                optimizer(grads)
-            else:
-                for a, g in zip(accum, grads):
-                    ms.ops.assign_add(a, g)
-            return loss, parts
-
-        def apply_accumulated(scale):
-            grads = tuple(a * scale for a in accum)
-            optimizer(grads)
-            for a in accum:
-                ms.ops.assign(a, ms.ops.zeros_like(a))
-            return scale
-
-        graph = self.cfg.get("_mode", "graph") == "graph"
-        self.step_fn = ms.jit(step) if graph else step
-        self.apply_fn = (ms.jit(apply_accumulated) if graph else apply_accumulated) if accum else None
+        from . import amp
+        self.step_fn = TrainStep(self.model, self.loss_fn, self.optimizer, self.grad_reducer,
+                                 int(self.cfg["train"]["grad_accum"]),
+                                 graph=self.cfg.get("_mode", "graph") == "graph",
+                                 amp_strategy=amp.strategy(self.model))
 
     def anchor_warm_start(self):
         """Start the general-attention anchor at the encoding of the free-viewing ("None")
@@ -300,7 +387,6 @@ class Trainer:
     def run(self, log, resume_state=None):
         ms = self.ms
         tcfg = self.cfg["train"]
-        accum = int(tcfg["grad_accum"])
         epoch, start, global_step = 0, 0, 0
         if resume_state:
             epoch, start = resume_state["epoch"], resume_state["next_batch"]
@@ -308,7 +394,6 @@ class Trainer:
         elif tcfg["anchor_warm_start"]:
             self.anchor_warm_start()
         self.model.set_train(True)
-        micro = 0
         t_last, n_last = time.time(), 0
         bar = None
         if self.rt.is_main and not self.quiet:
@@ -322,13 +407,13 @@ class Trainer:
                 if batch["image"].shape[0] == 0:
                     continue
                 x, text, gt, audio, negative = self.tensors(batch, global_step)
+                lr = self.set_lr(global_step, epoch)
                 loss, parts = self.step_fn(x, text, gt, audio, negative)
-                micro += 1
                 n_last += batch["image"].shape[0] * self.rt.group_size
-                if self.accum is not None:
-                    if micro % accum:
-                        continue
-                    self.apply_fn(ms.Tensor(1.0 / accum, ms.float32))
+                if not self.step_fn.ready:
+                    continue
+                if self.step_fn.accum > 1:
+                    self.step_fn.apply_accumulated()
                 global_step += 1
                 loss_v = float(loss.asnumpy())
                 if not math.isfinite(loss_v):
@@ -341,7 +426,7 @@ class Trainer:
                     names = self.loss_fn.COMPONENTS[1:]
                     log.write(step=global_step, epoch=epoch, loss=loss_v,
                               **{k: float(v.asnumpy()) for k, v in zip(names, parts)},
-                              lr=float(self.lr_schedule(ms.Tensor(global_step, ms.int32)).asnumpy()),
+                              lr=lr,
                               samples_per_s=n_last / max(now - t_last, 1e-9),
                               kind="video" if batch["image"].ndim == 5 else "image")
                     t_last, n_last = now, 0
@@ -366,35 +451,217 @@ class Trainer:
         return global_step, epoch
 
 
+STAND_IN_IMAGES = 24          # stand-in manifest: images per image dataset
+STAND_IN_VIDEOS = 3           # videos per video / audio-visual dataset
+
+
+def stand_in_manifest(path, datasets, clip_len, stride=4):
+    """A metadata-only manifest (no files behind it) with every dataset in ``datasets`` in the
+    modality of its reader, for planning: ``STAND_IN_IMAGES`` images per image dataset,
+    ``STAND_IN_VIDEOS`` videos of (clip_len − 1)·stride + 1 frames per video dataset."""
+    from .data import readers
+    from .data.manifest import Record, write_manifest
+    from .data.prompts import prompt_key
+    recs = []
+    n_frames = (clip_len - 1) * stride + 1
+    for name in datasets:
+        key = readers.canonical(name)
+        modality = ("image" if key in readers.IMAGE else "video" if key in readers.VIDEO
+                    else "audio_visual")
+        for split in ("train", "val"):
+            if modality == "image":
+                recs += [Record(key, modality, split, prompt_key(key), f"{key}/{split}/{i}.jpg",
+                                density=f"{key}/{split}/{i}_map.png", size=[480, 640])
+                         for i in range(STAND_IN_IMAGES)]
+                continue
+            for v in range(STAND_IN_VIDEOS):
+                vid = f"{split}_{v:03d}"
+                for f in range(n_frames):
+                    recs.append(Record(
+                        key, modality, split, prompt_key(key), f"{key}/{vid}/{f:04d}.jpg",
+                        density=f"{key}/{vid}/{f:04d}_map.png", video=vid, frame_index=f,
+                        num_frames=n_frames, fps=30.0, size=[360, 640],
+                        audio=f"{key}/{vid}.wav" if modality == "audio_visual" else None,
+                        audio_window=[f / 30.0 - 1.0, f / 30.0 + 1.0]
+                        if modality == "audio_visual" else None))
+    write_manifest(path, recs, os.path.dirname(os.path.abspath(path)), stand_in=True)
+    return path
+
+
+def dry_run(cfg, world, stand_in=False, out=sys.stdout):
+    """Validate the run on CPU and print its plan: every configured dataset resolved to its
+    reader, prompt and manifest records; the model built (parameters, optimizer groups, AMP
+    cast plan); the schedule; and the batches of each rank in epoch 0 and in the first
+    audio-visual epoch. Trains nothing and writes nothing outside a temp folder."""
+    import tempfile
+    from collections import Counter
+    from . import amp, optim, runtime
+    from .cli import UserError
+    from .data import pipeline as P
+    from .data import readers
+    from .data.prompts import get_prompt, prompt_key
+    from .models.registry import build_from_config, count_params
+
+    def say(line=""):
+        print(line, file=out)
+
+    dcfg, tcfg = cfg["data"], cfg["train"]
+    if world < 1:
+        raise UserError(f"--world-size must be ≥ 1, got {world}")
+    names = dcfg["datasets"]
+    try:
+        names = [readers.canonical(n) for n in names] if names else names
+    except KeyError as e:
+        raise UserError(f"data.datasets: {e.args[0]}") from None
+    with tempfile.TemporaryDirectory(prefix="aam-dry-run-") as tmp:
+        if stand_in:
+            if not names:
+                raise UserError("--stand-in needs data.datasets (the datasets to stand in for)")
+            manifest = stand_in_manifest(os.path.join(tmp, "manifest.jsonl"), names,
+                                         int(cfg["input"]["clip_len"]))
+        else:
+            manifest = dcfg["train"]
+            if not os.path.isfile(manifest):
+                raise UserError(f"data.train {manifest}: no such manifest (build it with "
+                                "python -m aam_ms.data.index, or pass --stand-in)")
+        try:
+            source = P.open_source(manifest, None if stand_in else dcfg["root"])
+        except (ValueError, OSError) as e:
+            raise UserError(f"data.train {manifest}: {e}") from None
+        meta = source.meta
+        present = sorted({m["dataset"] for m in meta})
+        names = [readers.canonical(n) for n in (names or present)]
+        say(f"[dry-run] manifest {'(generated stand-in)' if stand_in else manifest}: "
+            f"{len(meta)} records, {len(present)} datasets")
+        say(f"{'dataset':<12} {'reader':<13} {'prompt key':<12} {'train':>7} {'val':>6}  prompt")
+        problems = []
+        for n in names:
+            group = ("image" if n in readers.IMAGE else "video" if n in readers.VIDEO
+                     else "audio_visual")
+            rows = [m for m in meta if m["dataset"] == n]
+            splits = Counter(m["split"] for m in rows)
+            mods = sorted({m["modality"] for m in rows})
+            keys = sorted({m["prompt_key"] for m in rows})
+            if not rows:
+                problems.append(f"{n}: no records in the manifest")
+            elif mods != [group]:
+                problems.append(f"{n}: records are {mods}, its reader gives {group}")
+            elif keys != [prompt_key(n)]:
+                problems.append(f"{n}: prompt keys {keys}, released {prompt_key(n)!r}")
+            text = get_prompt(prompt_key(n))
+            say(f"{n:<12} {group:<13} {prompt_key(n):<12} {splits.get('train', 0):>7} "
+                f"{splits.get(dcfg['val_split'], 0):>6}  {text[:60]}…")
+        if problems:
+            raise UserError("data plan: " + "; ".join(problems))
+
+        runtime.use_device("CPU")
+        import mindspore as ms
+        ms.set_context(mode=ms.PYNATIVE_MODE)
+        model = build_from_config(cfg["model"])
+        total, trainable = count_params(model)
+        params = model.trainable_params()
+        groups = optim.released_groups(params, float(tcfg["weight_decay"]))
+        target = runtime.DEVICES[str(cfg["device"]).lower()]
+        precision = amp.resolve(tcfg["amp"], target)
+        plan = Counter(amp.cast_plan(model, precision)["cells"].values())
+        say(f"[dry-run] model {cfg['model'].get('name')}: {total / 1e6:.2f} M parameters, "
+            f"{trainable / 1e6:.2f} M trainable in {len(params)} tensors; optimizer AdamW "
+            + ", ".join(f"{g} {len(ps)} tensors (wd {wd:g})" for g, ps, wd in groups))
+        say(f"[dry-run] precision on {target}: {precision}; cells "
+            + ", ".join(f"{k} {v}" for k, v in sorted(plan.items())))
+
+        pcfg = pipeline_config(cfg)
+        keys = sorted({m["prompt_key"] for m in meta})
+        epochs = int(tcfg["epochs"])
+        show = sorted({0, min(pcfg.av_start_epoch, epochs - 1)})
+        plans = {e: P.plan_epoch(pcfg, source, e, world, datasets=names, prompt_keys=keys,
+                                 dataset_names=present) for e in show}
+        steps0 = len(plans[0])
+        if steps0 == 0:
+            raise UserError("data plan: epoch 0 has no step (too few samples for the batch "
+                            f"size {pcfg.batch_size} × {world} ranks?)")
+        lrs = [optim.learning_rate(tcfg, e * steps0, e, steps0 * epochs) for e in range(epochs)]
+        say(f"[dry-run] {world} rank(s); global batch {pcfg.batch_size * world} images or "
+            f"{pcfg.video_batch_size * world} clips × {pcfg.clip_len} frames at "
+            f"{pcfg.size[0]}×{pcfg.size[1]}; schedule {tcfg.get('schedule')}: lr per epoch "
+            + " ".join(f"{v:.2e}" for v in lrs))
+        for e, steps in plans.items():
+            say(f"[dry-run] epoch {e}: {len(steps)} steps"
+                f"{' (audio-visual data in)' if P.av_active(e, pcfg.av_start_epoch) else ''}")
+            for r in range(world):
+                kinds = Counter("audio_visual" if s[r].has_audio else s[r].kind for s in steps)
+                samples = sum(len(s[r].rows) for s in steps)
+                frames = sum(len(rows) for s in steps for rows in s[r].rows)
+                ds = Counter(present[s[r].dataset[0]] for s in steps)
+                say(f"  rank {r}: {kinds.get('image', 0)} image / {kinds.get('video', 0)} video"
+                    f" / {kinds.get('audio_visual', 0)} audio-visual batches, {samples} samples,"
+                    f" {frames} frames; datasets {len(ds)}")
+    say("[dry-run] plan OK")
+    return 0
+
+
+RUN_MARKERS = ("config.yaml", "log.jsonl", "model_final.ckpt", os.path.join("ckpt", "latest.json"))
+
+
+def check_out_dir(run_dir, resume):
+    """Refuse (``UserError``) a ``--out`` that already holds a run unless ``--resume``."""
+    from .cli import UserError
+    if os.path.exists(run_dir) and not os.path.isdir(run_dir):
+        raise UserError(f"--out {run_dir} is a file, not a folder")
+    found = [m for m in RUN_MARKERS if os.path.exists(os.path.join(run_dir, m))]
+    if found and not resume:
+        raise UserError(f"--out {run_dir} already holds a run ({', '.join(found)}); pass "
+                        "--resume to continue it or choose another --out")
+
+
+def resume_point(ckpt_dir):
+    """The newest intact checkpoint record of a run (None: no checkpoint at all), reporting
+    every newer one that failed verification; ``UserError`` when checkpoints exist but none
+    is intact."""
+    from .checkpoint import newest_intact
+    from .cli import UserError
+    info, skipped = newest_intact(ckpt_dir)
+    for f, reason in skipped:
+        print(f"[train] --resume: skipping {os.path.join(ckpt_dir, f)}: {reason}", file=sys.stderr)
+    if info is None and skipped:
+        raise UserError(f"--resume: no intact checkpoint in {ckpt_dir} ("
+                        + "; ".join(f"{f}: {r}" for f, r in skipped) + ")")
+    return info
+
+
 def main(argv=None):
+    from .cli import UserError
     args = parse_args(argv)
     try:
         cfg = build_config(args)
     except (ValueError, OSError) as e:
-        print(f"train: error: {e}", file=sys.stderr)
-        return 2
+        raise UserError(str(e)) from None
+    if args.dry_run:
+        world = args.world_size or int(os.environ.get("RANK_SIZE", "1"))
+        return dry_run(cfg, world, args.stand_in)
     cfg["_mode"] = "pynative" if args.pynative else "graph"
     from . import runtime
-    from .checkpoint import latest, load_into, save_checkpoint_atomic
+    from .checkpoint import load_into, save_checkpoint_atomic
+    from .fileio import atomic_write
     from .session import save_config
 
-    rt = runtime.setup(cfg["device"], cfg["_mode"], cfg["seed"], args.distributed)
     run_dir = cfg["train"]["out_dir"]
     ckpt_dir = os.path.join(run_dir, "ckpt")
-    info = latest(ckpt_dir) if args.resume else None
+    check_out_dir(run_dir, args.resume)
+    info = resume_point(ckpt_dir) if args.resume else None
+    rt = runtime.setup(cfg["device"], cfg["_mode"], cfg["seed"], args.distributed)
     if rt.is_main:
         os.makedirs(run_dir, exist_ok=True)
-        if not args.resume and latest(ckpt_dir) is not None:
-            print(f"train: error: {run_dir} already holds a run; pass --resume to continue it "
-                  "or choose another --out", file=sys.stderr)
-            return 2
         save_config({k: v for k, v in cfg.items() if not k.startswith("_")},
                     os.path.join(run_dir, "config.yaml"))
     log = JsonlLog(os.path.join(run_dir, "log.jsonl"), rt.is_main)
-    trainer = Trainer(cfg, rt, run_dir, quiet=args.quiet)
+    try:
+        trainer = Trainer(cfg, rt, run_dir, quiet=args.quiet)
+    except (ValueError, OSError) as e:
+        raise UserError(f"{args.config}: {e}") from None
     if info is not None:
         load_into(info["path"], trainer.model, trainer.optimizer)
-        log.write(event="resume", step=info["step"], **info["state"])
+        log.write(event="resume", step=info["step"], file=info["file"], **info["state"])
         if rt.is_main:
             print(f"[train] resumed from {info['path']} (step {info['step']})", file=sys.stderr)
     elif args.resume and rt.is_main:
@@ -404,8 +671,8 @@ def main(argv=None):
               trainable=int(sum(p.size for p in trainer.params)))
     step, epoch = trainer.run(log, info["state"] if info else None)
     if cfg["train"]["save_rank_params"]:
-        np.savez(os.path.join(run_dir, f"rank_{rt.rank}_trainable.npz"),
-                 **{p.name: p.asnumpy() for p in trainer.params})
+        with atomic_write(os.path.join(run_dir, f"rank_{rt.rank}_trainable.npz")) as f:
+            np.savez(f, **{p.name: p.asnumpy() for p in trainer.params})
     if rt.is_main:
         save_checkpoint_atomic(os.path.join(run_dir, "model_final.ckpt"), trainer.model)
         log.write(event="done", step=step)
@@ -415,5 +682,12 @@ def main(argv=None):
     return 0
 
 
+def cli_main():
+    """Console script ``aam-train`` (pyproject.toml): exit codes from :func:`aam_ms.cli.run`."""
+    from .cli import run
+    sys.exit(run(main))
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    from .cli import run
+    sys.exit(run(main, prog="train"))

@@ -16,11 +16,15 @@
 #   --master_port P        scheduler port (default 8118)
 #   --log_dir DIR          logs (default: runs/dist_logs); legacy mode: DIR/rank_<id>/ per rank
 #   --timeout S            stop the job S seconds after a rank fails (default 30)
-#   --dry-run              print exactly what would be launched (commands and per-rank env)
+#   --dry-run              print exactly what would be launched (commands and per-rank env), then
+#                          validate the whole plan on CPU (model built, every dataset resolved
+#                          against data.train, per-rank batches): scripts/train.py --dry-run
+#   --stand-in             with --dry-run: plan against a generated metadata-only manifest of
+#                          the configured datasets (no data needed)
 set -euo pipefail
 
 backend=ascend devices="" workers="" rank_table="" mode=msrun nodes=1 node_rank=0
-master_addr=127.0.0.1 master_port=8118 log_dir=runs/dist_logs timeout=30 dry_run=0
+master_addr=127.0.0.1 master_port=8118 log_dir=runs/dist_logs timeout=30 dry_run=0 stand_in=0
 
 die() { echo "run_distributed: error: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -37,7 +41,8 @@ while [ $# -gt 0 ]; do
     --log_dir) log_dir="$2"; shift 2 ;;
     --timeout) timeout="$2"; shift 2 ;;
     --dry-run|--dry_run) dry_run=1; shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    --stand-in|--stand_in) stand_in=1; shift ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     --*) die "unknown option $1 (see --help)" ;;
     *) break ;;
   esac
@@ -95,6 +100,12 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 train=(scripts/train.py --config "$config" --device "$backend" --distributed "$@")
 export GLOG_v="${GLOG_v:-3}"
 mkdir_log() { [ "$dry_run" = 1 ] || mkdir -p "$1"; }
+# --dry-run, after the launch plan: the training plan of every rank, validated on CPU
+plan_check() {
+  local extra=(); [ "$stand_in" = 1 ] && extra=(--stand-in)
+  "$python_bin" scripts/train.py --config "$config" --device "$backend" --dry-run \
+    --world-size $((workers * nodes)) "${extra[@]}" "$@"
+}
 
 if [ "$mode" = msrun ]; then
   cmd=(msrun --worker_num=$((workers * nodes)) --local_worker_num="$workers"
@@ -112,7 +123,8 @@ if [ "$mode" = msrun ]; then
       echo "$line"
     done
     printf '%q ' "${cmd[@]}"; echo
-    exit 0
+    plan_check "$@"
+    exit $?
   fi
   mkdir_log "$log_dir"
   echo "[run_distributed] $workers worker(s) x $nodes node(s), backend $backend, logs in $log_dir" >&2
@@ -178,7 +190,7 @@ for ((i = 0; i < workers; i++)); do
      > train.log 2>&1) &
   pids+=("$!"); ranks+=("$rank")
 done
-[ "$dry_run" = 1 ] && exit 0
+if [ "$dry_run" = 1 ]; then plan_check "$@"; exit $?; fi
 # Poll every rank; the first failure names its rank and log, then the others are stopped
 # (TERM, then KILL after --timeout seconds) so that no rank waits forever on a dead peer.
 rc=0 left=${#pids[@]}

@@ -105,8 +105,12 @@ def _dry_run(*args):
                           cwd=ROOT, capture_output=True, text=True, check=False)
 
 
+# a small run config for the launch checks; --stand-in plans it without data
+TINY_RUN = ("--stand-in", "configs/train_synth_tiny.yaml", "data.datasets=[SALICON,DHF1K,DIEM]")
+
+
 def test_dry_run_ascend_msrun_with_rank_table():
-    r = _dry_run("--rank_table", "rank_tables/rank_table_4p_910b.json", "configs/aam_tiny.yaml")
+    r = _dry_run("--rank_table", "rank_tables/rank_table_4p_910b.json", *TINY_RUN)
     assert r.returncode == 0, r.stderr
     out = r.stdout
     assert "export ASCEND_RT_VISIBLE_DEVICES=0,1,2,3" in out
@@ -114,11 +118,15 @@ def test_dry_run_ascend_msrun_with_rank_table():
     assert "--rank_table_file=" in out and "--device ascend --distributed" in out
     for rank in range(4):
         assert f"rank {rank}: device {rank}" in out
+    # then the training plan of each of the 4 ranks, validated on CPU
+    assert "[dry-run] plan OK" in out and "4 rank(s)" in out
+    for rank in range(4):
+        assert f"  rank {rank}: " in out
 
 
 def test_dry_run_legacy_exports_per_rank_env():
     r = _dry_run("--mode", "legacy", "--rank_table", "rank_tables/rank_table_4p_910b.json",
-                 "configs/aam_tiny.yaml", "train.lr=1e-4")
+                 *TINY_RUN, "train.lr=1e-4")
     assert r.returncode == 0, r.stderr
     lines = [ln for ln in r.stdout.splitlines() if ln.startswith("rank ")]
     assert len(lines) == 4
@@ -136,6 +144,43 @@ def test_launcher_refuses_bad_arguments():
     assert r.returncode == 2 and "lists 2 ids" in r.stderr
     r = _dry_run("no_such.yaml")
     assert r.returncode == 2 and "config file not found" in r.stderr
+
+
+@pytest.mark.slow
+def test_dry_run_validates_the_paper_run_on_cpu():
+    """The paper's run: ViT-L/16 built, every dataset resolved to its reader and prompt in a
+    stand-in manifest, the released optimizer / schedule / bf16 policy, 4 ranks planned."""
+    r = _dry_run("--devices", "0,1,2,3", "--stand-in", "configs/train_aam_vitl16.yaml")
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = r.stdout
+    table = [ln.split()[0] for ln in out.splitlines()[out.splitlines().index(
+        next(ln for ln in out.splitlines() if ln.startswith("dataset "))) + 1:]
+        if ln and not ln.startswith("[")][:18]
+    assert table == ["SALICON", "MIT1003", "CAT2000", "OSIE", "FIGRIM", "U-EYE", "FiWI", "SalECI",
+                     "DHF1K", "Hollywood-2", "UCF-Sports", "LEDOV", "DIEM", "Coutrot-1",
+                     "Coutrot-2", "AVAD", "ETMD", "SumMe"]
+    assert "model aam_vitl16: 324.19 M parameters" in out
+    assert "head 321 tensors (wd 0.005), lora 96 tensors (wd 0.005)" in out
+    assert "precision on Ascend: bf16" in out
+    assert "global batch 32 images or 4 clips × 32 frames at 448×448" in out
+    assert "schedule released: lr per epoch 3.00e-04 2.93e-04" in out
+    ranks0 = [ln for ln in out.split("[dry-run] epoch 0:")[1].split("[dry-run] epoch")[0]
+              .splitlines() if ln.startswith("  rank ")]
+    assert len(ranks0) == 4 and all("/ 0 audio-visual" in ln for ln in ranks0)
+    av = out.split("[dry-run] epoch 10:")[1]
+    assert "(audio-visual data in)" in av.splitlines()[0]
+    assert sum(int(ln.split(" / ")[2].split()[0]) for ln in av.splitlines()
+               if ln.startswith("  rank ")) > 0
+    assert out.rstrip().endswith("[dry-run] plan OK")
+
+
+def test_dry_run_refuses_an_unresolvable_plan(tmp_path):
+    r = _dry_run("--stand-in", "configs/train_synth_tiny.yaml", "data.datasets=[SALICON,NoSuch]")
+    assert r.returncode == 2 and "data.datasets: unknown dataset 'NoSuch'" in r.stderr
+    assert "Traceback" not in r.stderr
+    missing = tmp_path / "none.jsonl"
+    r = _dry_run("configs/train_synth_tiny.yaml", f"data.train={missing}")
+    assert r.returncode == 2 and "no such manifest" in r.stderr and "--stand-in" in r.stderr
 
 
 def test_shellcheck_passes_on_every_script():

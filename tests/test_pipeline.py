@@ -29,8 +29,8 @@ def _batches(ds):
 
 
 def _expected_image(rec, root, size=(64, 64)):
-    return cv2.resize(io.load_image(rec.resolve(root, "stimulus")), size[::-1],
-                      interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    """The released frame resize (antialiased bilinear) of the stimulus, in [0, 1]."""
+    return transforms.resize_frame(io.load_image(rec.resolve(root, "stimulus")), size)
 
 
 def test_eval_shapes_dtypes_and_normalisation(corpus):
@@ -47,7 +47,7 @@ def test_eval_shapes_dtypes_and_normalisation(corpus):
     assert b["audio"].shape == (4, 0) and not b["has_audio"].any()
     assert b["index"].shape == b["prompt"].shape == b["dataset"].shape == (4,)
     rec = recs[int(b["index"][0])]
-    raw = b["image"][0].transpose(1, 2, 0) * P.IMAGENET_STD + P.IMAGENET_MEAN
+    raw = b["image"][0].transpose(1, 2, 0) * np.asarray(P.IMAGENET_STD) + np.asarray(P.IMAGENET_MEAN)
     assert np.abs(raw - _expected_image(rec, root)).max() < 1e-5
     assert np.allclose(b["density"].reshape(4, -1).max(1), 1.0)
     assert set(np.unique(b["fixation"])) == {0.0, 1.0}
@@ -80,7 +80,7 @@ def test_flip_consistent_and_seed_deterministic(corpus):
     for b in a:
         if b["image"].ndim == 4:
             rec = recs[int(b["index"][0])]
-            raw = b["image"][0].transpose(1, 2, 0) * P.IMAGENET_STD + P.IMAGENET_MEAN
+            raw = b["image"][0].transpose(1, 2, 0) * np.asarray(P.IMAGENET_STD) + np.asarray(P.IMAGENET_MEAN)
             assert np.abs(raw - _expected_image(rec, root)[:, ::-1]).max() < 1e-5
             fix = io.points_to_map(np.argwhere(io.load_fixations(rec, root)), (72, 96), (64, 64))
             np.testing.assert_array_equal(b["fixation"][0], fix[:, ::-1])

@@ -54,3 +54,37 @@ def test_to_model_input_shape_and_values():
     want = transforms.normalize(transforms.resize_frame(frames[1], (448, 448)), INPUT["mean"],
                                 INPUT["std"])
     np.testing.assert_array_equal(x[1], want)
+
+
+def test_same_tensor_through_training_pipeline_eval_and_predict(tmp_path):
+    """A 640×360 frame: the training pipeline's batch = the inference engine's input (what
+    eval and predict feed the model) = the released resize, within 1 grey level of PIL."""
+    import cv2
+    from aam_ms.data import pipeline as P
+    from aam_ms.data.manifest import Record, write_manifest
+    from aam_ms.inference import Engine
+    from aam_ms.models.registry import build_from_config
+    from aam_ms.config import load_yaml
+    from aam_ms.session import INPUT_DEFAULTS, Session
+    rgb = _frame(360, 640, seed=3)
+    cv2.imwrite(str(tmp_path / "f.png"), rgb[..., ::-1])
+    den = np.random.default_rng(0).random((360, 640)).astype(np.float32)
+    cv2.imwrite(str(tmp_path / "d.png"), (den * 255).astype(np.uint8))
+    fix = np.zeros((360, 640), np.uint8)
+    fix[100, 200] = 255
+    cv2.imwrite(str(tmp_path / "x.png"), fix)
+    rec = Record("SALICON", "image", "train", "Salicon", "f.png", density="d.png", fixation="x.png")
+    write_manifest(str(tmp_path / "m.jsonl"), [rec], str(tmp_path))
+    cfg = {"size": (448, 448), "batch_size": 1, "hflip_prob": 0.0, "num_parallel_workers": 1}
+    batch = next(iter(P.iterate_numpy(P.build_train_dataset(cfg, str(tmp_path / "m.jsonl")))))
+    train_x = batch["image"][0]
+
+    mcfg = load_yaml("configs/aam_tiny.yaml")
+    session = Session({**mcfg, "input": dict(INPUT_DEFAULTS, size=[448, 448])},
+                      build_from_config(mcfg["model"]))
+    infer_x = Engine(session, graph=False).prepare([rgb]).asnumpy()[0]
+    np.testing.assert_array_equal(train_x, infer_x)
+    np.testing.assert_array_equal(infer_x, transforms.to_model_input([rgb], INPUT)[0])
+    x01 = infer_x.transpose(1, 2, 0) * np.asarray(INPUT["std"]) + np.asarray(INPUT["mean"])
+    pil = np.asarray(Image.fromarray(rgb).resize((448, 448), Image.BILINEAR), np.float32) / 255
+    assert np.abs(x01 - pil).max() * 255 <= 1.0 + 1e-3

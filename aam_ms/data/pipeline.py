@@ -8,7 +8,8 @@ for MindRecord shards) through a ``SubsetSampler``; rows are decoded and resized
 size in parallel workers, then a ``batch`` op with per-batch sizes stacks each planned batch.
 
 Batch columns (B samples, T frames; image batches have no T axis):
-- ``image``    float32 (B, 3, H, W) or (B, T, 3, H, W): ImageNet mean/std normalised, CHW;
+- ``image``    float32 (B, 3, H, W) or (B, T, 3, H, W): resized and normalised by
+               :mod:`aam_ms.data.transforms` (mean / std of the model config), CHW;
 - ``density``  float32 (B, H, W) or (B, T, H, W): the density map scaled to max 1 (sum-normalise
                it for the losses);
 - ``fixation`` float32 {0, 1}, same shape as ``density`` (fixations resampled point-wise);
@@ -30,17 +31,15 @@ import logging
 import os
 from typing import Optional, Tuple
 
-import cv2
 import numpy as np
 
-from aam_ms.data import io
+from aam_ms.data import io, transforms
 from aam_ms.data.manifest import read_manifest
 
 log = logging.getLogger(__name__)
 
-IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
-IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
-AUDIO_SAMPLES = 32000           # 2 s at 16 kHz per frame
+IMAGENET_MEAN = (0.485, 0.456, 0.406)     # defaults of input.mean / input.std
+IMAGENET_STD = (0.229, 0.224, 0.225)
 ROW_COLUMNS = ["image", "density", "fixation", "audio", "ok", "index"]
 BATCH_COLUMNS = ["image", "density", "fixation", "audio", "has_audio", "prompt", "dataset", "index"]
 
@@ -61,6 +60,8 @@ class PipelineConfig:
     steps_per_epoch: Optional[int] = None       # cap; default: until a planned pool runs out
     seed: int = 0
     num_parallel_workers: int = 2
+    mean: Tuple[float, float, float] = IMAGENET_MEAN    # from the model config's input section
+    std: Tuple[float, float, float] = IMAGENET_STD
 
     @classmethod
     def of(cls, cfg):
@@ -75,6 +76,8 @@ class PipelineConfig:
         c.size = tuple(int(v) for v in c.size)
         c.strides = tuple(int(v) for v in c.strides)
         c.image_video_ratio = tuple(float(v) for v in c.image_video_ratio)
+        c.mean = tuple(float(v) for v in c.mean)
+        c.std = tuple(float(v) for v in c.std)
         return c
 
 
@@ -85,20 +88,14 @@ def av_active(epoch, av_start_epoch):
 
 # ----------------------------------------------------------------------------- row decoding
 
-def _resize(a, size, interp_up=cv2.INTER_LINEAR):
-    h, w = size
-    if a.shape[:2] == (h, w):
-        return a
-    down = a.shape[0] >= h and a.shape[1] >= w
-    return cv2.resize(a, (w, h), interpolation=cv2.INTER_AREA if down else interp_up)
-
-
 def _row_arrays(sample, size, index):
-    """Decoded sample → the row columns at the model size (fixations resampled point-wise)."""
-    image = _resize(sample["image"], size)
+    """Decoded sample → the row columns at the model size: the frame by the released resize
+    (:func:`aam_ms.data.transforms.resize_frame`, float32 in [0, 1]), the density map by the
+    released GT resize, fixations resampled point-wise."""
+    image = transforms.resize_frame(sample["image"], size)
     density = sample.get("density")
     density = (np.zeros(size, np.float32) if density is None
-               else _resize(density.astype(np.float32), size))
+               else transforms.resize_map(density, size))
     fix = sample.get("fixation")
     fix = (np.zeros(size, np.uint8) if fix is None
            else io.points_to_map(np.argwhere(fix > 0), fix.shape, size))
@@ -108,7 +105,7 @@ def _row_arrays(sample, size, index):
 
 
 def _bad_row(index):
-    return (np.zeros((0, 0, 3), np.uint8), np.zeros((0, 0), np.float32), np.zeros((0, 0), np.uint8),
+    return (np.zeros((0, 0, 3), np.float32), np.zeros((0, 0), np.float32), np.zeros((0, 0), np.uint8),
             np.zeros(0, np.float32), np.int32(0), np.int32(index))
 
 
@@ -429,8 +426,8 @@ def plan_eval(records, root, split=None, datasets=None, max_items=None, sr=16000
 class _Assemble:
     """``per_batch_map``: planned batch ``n`` ← its decoded rows (sample-major, frame-minor)."""
 
-    def __init__(self, plan):
-        self.plan = plan
+    def __init__(self, plan, mean, std):
+        self.plan, self.mean, self.std = plan, mean, std
 
     def __call__(self, image, density, fixation, audio, ok, index, info):
         p = self.plan[info.get_batch_num() % len(self.plan)]
@@ -444,8 +441,7 @@ class _Assemble:
                 log.warning("dropped sample with unreadable frames (manifest indices %s) from a "
                             "%s batch", bad, p.kind)
                 continue
-            img = (np.stack(image[sl]).astype(np.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
-            img = img.transpose(0, 3, 1, 2)                         # (T, 3, H, W)
+            img = transforms.normalize(np.stack(image[sl]), self.mean, self.std)  # (T, 3, H, W)
             den = np.stack(density[sl]).astype(np.float32)
             den /= np.maximum(den.reshape(len(rows), -1).max(axis=1), 1e-12)[:, None, None]
             fix = np.stack(fixation[sl]).astype(np.float32)
@@ -507,7 +503,7 @@ def dataset_from_plan(source, plan, cfg):
     workers = max(1, int(cfg.num_parallel_workers))
     rows = source.rows(order, cfg.size, workers)
     return rows.batch(lambda info: sizes[info.get_batch_num() % len(sizes)],
-                      per_batch_map=_Assemble(plan), input_columns=ROW_COLUMNS,
+                      per_batch_map=_Assemble(plan, cfg.mean, cfg.std), input_columns=ROW_COLUMNS,
                       output_columns=BATCH_COLUMNS, num_parallel_workers=workers)
 
 

@@ -134,14 +134,22 @@ def _acos_clamped(t, eps):
     return safe + ops.stop_gradient(value - safe)
 
 
+def _clamp_data(x, lo=None, hi=None):
+    """clamp(x) in value with the identity gradient: the released code clamps ``.data`` in
+    place before the forward, so autograd sees the clamped parameter itself (no clamp op).
+    Training applies that in-place clamp first (:func:`aam_ms.optim.apply_clamps`)."""
+    x = _f32(x)
+    return x + ops.stop_gradient(ops.clamp(x, lo, hi) - x)
+
+
 def clamp_log_curv(log_curv):
     """Learnable log-curvature clamped to [log 0.1, log 10]; returns the curvature c = exp(·)."""
-    return ops.exp(ops.clamp(_f32(log_curv), min=LOG_CURV_MIN, max=LOG_CURV_MAX))
+    return ops.exp(_clamp_data(log_curv, LOG_CURV_MIN, LOG_CURV_MAX))
 
 
 def clamp_alpha(alpha):
     """Learnable log-scale α clamped ≤ 0; returns the scale exp(α) ≤ 1."""
-    return ops.exp(ops.clamp(_f32(alpha), max=ALPHA_MAX))
+    return ops.exp(_clamp_data(alpha, None, ALPHA_MAX))
 
 
 def encode(feats, alpha, curv):
