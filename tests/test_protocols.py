@@ -151,3 +151,19 @@ def test_evaluate_samples_skips_nan_and_validates():
         evaluate_samples([good], metrics=("IG",))
     with pytest.raises(ValueError, match="sample 0"):
         evaluate_samples([good[:2]], metrics=("CC",))
+
+
+def test_on_sample_reports_every_scored_sample_with_its_key():
+    got = []
+    videos = [[frame(+1), frame(-1)], [frame(-1)]]
+    res = video_protocol(videos, metrics=("CC", "sAUC"), on_sample=lambda k, s: got.append((k, s)))
+    assert [k for k, _ in got] == [(0, 0), (0, 1), (1, 0)]
+    assert [s["CC"] for _, s in got] == pytest.approx([1.0, -1.0, -1.0])
+    assert res == video_protocol(videos, metrics=("CC", "sAUC"))      # same draws with or without
+    got.clear()
+    stavis_protocol([videos, [[frame(+1)]] * 2], metrics=("CC",), on_sample=lambda k, s: got.append(k))
+    assert got == [(0, 0, 0), (0, 0, 1), (0, 1, 0), (1, 0, 0), (1, 1, 0)]
+    got.clear()
+    image_protocol([frame(+1), frame(-1), frame(+1)], metrics=("CC",),
+                   on_sample=lambda k, s: got.append((k, round(s["CC"], 9))))
+    assert got == [(0, 1.0), (1, -1.0), (2, 1.0)]
