@@ -90,6 +90,7 @@ def _eval(base, manifest, out, capsys, model=True):
     return rc, err, json.loads((base / out / "metrics.json").read_text())
 
 
+@pytest.mark.slow
 def test_cli_skips_names_and_counts_bad_records(data, capsys):
     """The tiny model on the damaged manifest: exit 1, both bad files named with their
     reason, counted per dataset, listed in the report; the rest scored; the tree unchanged.
