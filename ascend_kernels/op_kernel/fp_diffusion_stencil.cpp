@@ -33,6 +33,9 @@ class KernelFPDiffusionStencil {
     pipe_.InitBuffer(maskBuf_, bytesF);
     pipe_.InitBuffer(f32Buf_, 4 * bytesF);
     BuildMask();
+    const int32_t id = GetTPipePtr()->FetchEventID(AscendC::HardEvent::S_V);  // masks were written by SetValue
+    AscendC::SetFlag<AscendC::HardEvent::S_V>(id);
+    AscendC::WaitFlag<AscendC::HardEvent::S_V>(id);
   }
 
   __aicore__ inline void Process() {

@@ -34,6 +34,9 @@ class KernelFPDiffusionStencilGrad {
     pipe_.InitBuffer(f32Buf_, 9 * tileLen_ * sizeof(float));
     pipe_.InitBuffer(cmpBuf_, (tileLen_ / 8 + 31) / 32 * 32);
     BuildMasks();
+    const int32_t id = GetTPipePtr()->FetchEventID(AscendC::HardEvent::S_V);  // masks were written by SetValue
+    AscendC::SetFlag<AscendC::HardEvent::S_V>(id);
+    AscendC::WaitFlag<AscendC::HardEvent::S_V>(id);
   }
 
   __aicore__ inline void Process() {

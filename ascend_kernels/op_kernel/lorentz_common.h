@@ -12,6 +12,15 @@ constexpr float LD_NORM_SQ_FLOOR = 1e-30f;
 
 __aicore__ inline uint32_t LdAlignUp(uint32_t v, uint32_t a) { return (v + a - 1) / a * a; }
 
+// Hand-off between the vector and scalar units: V_S before a scalar GetValue of a vector result,
+// S_V before a vector op reads values written with SetValue.
+template <AscendC::HardEvent E>
+__aicore__ inline void LdSync() {
+  const int32_t id = GetTPipePtr()->FetchEventID(E);
+  AscendC::SetFlag<E>(id);
+  AscendC::WaitFlag<E>(id);
+}
+
 template <typename T>
 __aicore__ inline void LdToFloat(const AscendC::LocalTensor<float>& dst, const AscendC::LocalTensor<T>& src,
                                  uint32_t len) {
@@ -72,6 +81,7 @@ __aicore__ inline float LdDot(const AscendC::LocalTensor<float>& a, const Ascend
                               uint32_t len) {
   AscendC::Mul(tmp, a, b, len);
   AscendC::ReduceSum(tmp, tmp, work, len);
+  LdSync<AscendC::HardEvent::V_S>();
   return tmp.GetValue(0);
 }
 
@@ -79,11 +89,13 @@ __aicore__ inline float LdDot(const AscendC::LocalTensor<float>& a, const Ascend
 __aicore__ inline float LdSqrt(const AscendC::LocalTensor<float>& s, float v) {
   AscendC::Duplicate(s, v, 1);
   AscendC::Sqrt(s, s, 1);
+  LdSync<AscendC::HardEvent::V_S>();
   return s.GetValue(0);
 }
 __aicore__ inline float LdLn(const AscendC::LocalTensor<float>& s, float v) {
   AscendC::Duplicate(s, v, 1);
   AscendC::Ln(s, s, 1);
+  LdSync<AscendC::HardEvent::V_S>();
   return s.GetValue(0);
 }
 

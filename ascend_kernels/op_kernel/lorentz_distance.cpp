@@ -37,6 +37,7 @@ class KernelLorentzDistance {
     sqrtC_ = vec[7 * tileM_];
     AscendC::Duplicate(sqrtC_, c_, tileM_);
     AscendC::Sqrt(sqrtC_, sqrtC_, tileM_);
+    LdSync<AscendC::HardEvent::V_S>();
     for (uint32_t i = rowBegin_; i < rowEnd_; ++i) {
       if (mode_ == 0) {
         for (uint32_t j0 = 0; j0 < m_; j0 += tileM_) {
@@ -94,6 +95,7 @@ class KernelLorentzDistance {
       AscendC::Div(w, w, zc, 1);
       AscendC::Add(w, z, w, 1);                    // w
       AscendC::Adds(zc, w, 1.0f, 1);               // 1 + w
+      LdSync<AscendC::HardEvent::V_S>();
       const bool tiny = zc.GetValue(0) == 1.0f;
       AscendC::Ln(dist, zc, 1);
       AscendC::Mul(dist, dist, w, 1);
@@ -117,6 +119,7 @@ class KernelLorentzDistance {
         dot.SetValue(j, xy);
         y0.SetValue(j, yy);
       }
+      LdSync<AscendC::HardEvent::S_V>();
       AscendC::Adds(y0, y0, invC, len);
       AscendC::Sqrt(y0, y0, len);
       LdPairEpilogue(dist, z, zc, dot, y0, w, sqrtC_, x0, c_, eps_, len);

@@ -118,7 +118,9 @@ class KernelLorentzDistanceGrad {
       const float vv0 = LdSqrt(scalar, invC + vv);
       dot.SetValue(0, uv);
       v0.SetValue(0, vv0);
+      LdSync<AscendC::HardEvent::S_V>();
       LdPairEpilogue(dist, z, zc, dot, v0, w, sq, u0, c_, eps_, 1);
+      LdSync<AscendC::HardEvent::V_S>();
       const uint32_t gi = mode_ == 0 ? (isX ? r * m_ + p : p * m_ + r) : r;
       const float g = static_cast<float>(gGm_.GetValue(gi));
       const float zv = z.GetValue(0), zcv = zc.GetValue(0);

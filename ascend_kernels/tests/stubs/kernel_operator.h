@@ -38,6 +38,11 @@ struct bfloat16_t {
   uint16_t bits = 0;
 };
 
+namespace AscendC {
+class TPipe;
+}
+AscendC::TPipe* GetTPipePtr();
+
 namespace aam_stub {
 // What the kernels did under the stub API (one process-wide instance).
 struct Recorder {
@@ -80,6 +85,12 @@ enum class TPosition : uint8_t { GM, A1, A2, B1, B2, C1, C2, CO1, CO2, VECIN, VE
 enum class RoundMode : uint8_t { CAST_NONE = 0, CAST_RINT, CAST_FLOOR, CAST_CEIL, CAST_ROUND, CAST_TRUNC, CAST_ODD };
 enum class CMPMODE : uint8_t { LT = 0, GT, EQ, LE, GE, NE };
 enum class SELMODE : uint8_t { VSEL_CMPMASK_SPR = 0, VSEL_TENSOR_SCALAR_MODE, VSEL_TENSOR_TENSOR_MODE };
+enum class HardEvent : uint8_t {
+  MTE2_MTE1, MTE1_MTE2, MTE1_M, M_MTE1, MTE2_V, V_MTE2, MTE3_V, V_MTE3, M_V, V_M, V_V, MTE3_MTE1, MTE1_MTE3,
+  MTE1_V, MTE2_M, M_MTE2, V_MTE1, M_FIX, FIX_M, MTE3_MTE2, MTE2_MTE3, S_V, V_S, S_MTE2, MTE2_S, S_MTE3, MTE3_S,
+  MTE2_FIX, FIX_MTE2, FIX_S, M_S, FIX_MTE3, MTE1_FIX, FIX_MTE1, FIX_FIX, MAX,
+};
+using TEventID = int8_t;
 
 template <typename T> class LocalTensor {
  public:
@@ -193,7 +204,11 @@ template <TPosition pos = TPosition::LCM> class TBuf {
 };
 class TPipe {
  public:
-  TPipe() { aam_stub::Rec().ubBytes = 0; }
+  TPipe() {
+    aam_stub::Rec().ubBytes = 0;
+    Current() = this;
+  }
+  TEventID FetchEventID(HardEvent evt) { return static_cast<TEventID>(static_cast<int>(evt) % 8); }
   template <class T> bool InitBuffer(T& que, uint8_t num, uint32_t len) {
     que.ubOffset_ = Take(static_cast<uint64_t>(num) * Align(len));
     que.len_ = len;
@@ -206,6 +221,11 @@ class TPipe {
   }
 
  private:
+  friend TPipe* ::GetTPipePtr();
+  static TPipe*& Current() {
+    static TPipe* pipe = nullptr;
+    return pipe;
+  }
   static uint64_t Align(uint64_t len) { return (len + 31) / 32 * 32; }
   static uint32_t Take(uint64_t bytes) {
     aam_stub::Recorder& r = aam_stub::Rec();
@@ -236,6 +256,9 @@ template <typename T> struct DataCopyPadExtParams {
   uint8_t rightPadding = 0;
   T paddingValue = 0;
 };
+
+template <HardEvent event> void SetFlag(int32_t eventID) { (void)eventID; }
+template <HardEvent event> void WaitFlag(int32_t eventID) { (void)eventID; }
 
 inline int64_t GetBlockIdx() { return aam_stub::Rec().blockIdx; }
 inline int64_t GetBlockNum() { return aam_stub::Rec().blockNum; }
@@ -362,6 +385,8 @@ void Select(const LocalTensor<T>& dstLocal, const LocalTensor<U>& selMask, const
   aam_stub::Access::Operand(selMask, (calCount + 7) / 8 / sizeof(U), "Select");
 }
 }  // namespace AscendC
+
+inline AscendC::TPipe* GetTPipePtr() { return AscendC::TPipe::Current(); }  // the last TPipe built
 
 #define GET_TILING_DATA(var, tiling) \
   AAM_TILING_TYPE var;               \
