@@ -14,7 +14,8 @@
 Maps are model probabilities at the model size ``session.size`` = (H, W); :func:`resize_map`
 brings one back to its frame. ``text`` may be a prompt string, an embedding (1, D_t) or None
 (the "None" prompt). Frames are uint8 RGB and go through ``aam_ms.data.transforms.
-to_model_input`` (resize + ImageNet normalisation, the training pipeline's).
+to_model_input`` (the training pipeline's resize + normalisation). On Ascend the model runs
+under :mod:`aam_ms.amp`'s mixed-precision policy.
 
 Why features are cached: AAM's backbone is per frame and only the head's FPD blocks mix frames
 (temporal attention, the diffusion stencil, a time embedding interpolated to the clip length),
@@ -36,10 +37,11 @@ Also here, for every tool: :func:`add_model_args` / :func:`open_session` (``--ru
 import os
 import weakref
 
-import cv2
 import numpy as np
 
 from .cli import UserError
+from .data import transforms
+from .resources import config_path
 
 AUDIO_WINDOW_S = 2.0
 
@@ -71,35 +73,11 @@ def plan_windows(n, clip_len, overlap):
 
 # ----------------------------------------------------------------------------- frames
 
-def resize_rgb(rgb, size):
-    """uint8 (h, w, 3) → size (H, W): area when shrinking, bilinear when enlarging."""
-    h, w = size
-    down = h < rgb.shape[0] or w < rgb.shape[1]
-    return cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA if down else cv2.INTER_LINEAR)
-
-
 def resize_map(sal, shape):
-    """float (H, W) map → ``shape`` = (h, w), bilinear."""
-    h, w = shape
-    if sal.shape == (h, w):
+    """float (H, W) map → ``shape`` = (h, w): the data layer's map resize (bilinear)."""
+    if np.shape(sal) == tuple(shape):
         return np.asarray(sal, np.float32)
-    return cv2.resize(np.asarray(sal, np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-
-
-def _model_input_fn():
-    """``to_model_input(frames, input_cfg)`` of the data layer, or the same resize +
-    normalisation written here while that module does not exist."""
-    try:
-        from .data.transforms import to_model_input
-        return to_model_input
-    except ImportError:
-        def to_model_input(frames, input_cfg):
-            mean = np.asarray(input_cfg["mean"], np.float32)
-            std = np.asarray(input_cfg["std"], np.float32)
-            x = np.stack([resize_rgb(f, tuple(input_cfg["size"])) for f in frames])
-            x = (x.astype(np.float32) / 255.0 - mean) / std
-            return np.ascontiguousarray(np.moveaxis(x, -1, -3))
-        return to_model_input
+    return transforms.resize_map(sal, shape)
 
 
 def audio_windows(wav_path, fps, sample_rate, length_s=AUDIO_WINDOW_S):
@@ -114,39 +92,37 @@ def audio_windows(wav_path, fps, sample_rate, length_s=AUDIO_WINDOW_S):
 
 # ----------------------------------------------------------------------------- engine
 
-def _head_decoder(model):
-    """``model.decode`` on cached backbone levels → pred (N, 1, H, W) as a cell whose
-    construct takes the four levels as separate tensors (a tuple argument of ``ms.jit`` is a
-    constant: one graph per call) and constant ints (one GRAPH per shape key)."""
-    from mindspore import nn
-
-    class HeadDecoder(nn.Cell):
-        def __init__(self):
-            super().__init__()
-            self.model = model
-
-        def construct(self, f1, f2, f3, f4, text, audio, clip_len, hh, ww):
-            return self.model.decode((f1, f2, f3, f4), hh, ww, text, audio, clip_len)[0]
-    return HeadDecoder()
-
-
 _COMPILED = weakref.WeakKeyDictionary()
 
 
+def _model_functions(model):
+    # (a factory without other statements: ms.jit parses the scope its closures come from)
+    def backbone(x, layers):
+        return model.backbone.get_intermediate_layers(x, layers)
+
+    def head(f1, f2, f3, f4, text, audio, clip_len, hh, ww):
+        return model.decode((f1, f2, f3, f4), hh, ww, text, audio, clip_len)[0]
+    return backbone, head
+
+
 def _compiled(model, graph):
-    """(backbone, head, shape keys) of a model: the ``ms.jit`` functions are made once per
-    model, so every Engine on it reuses the graphs already compiled (eager functions when
-    ``graph`` is False)."""
+    """(backbone, head, shape keys) of a model. ``head`` is ``model.decode`` on cached levels
+    → pred (N, 1, H, W), taking the four levels as separate tensors (a tuple argument of
+    ``ms.jit`` is a constant: one graph per call) and constant ints (one graph per shape key).
+    The ``ms.jit`` functions are made once per model, so every Engine on it reuses the graphs
+    already compiled; they carry the model's AMP strategy (:mod:`aam_ms.amp`)."""
     import mindspore as ms
     per_model = _COMPILED.setdefault(model, {})
     if graph not in per_model:
-        decoder = _head_decoder(model)
-        backbone = model.backbone.get_intermediate_layers
+        backbone, head = _model_functions(model)
         if graph:
-            per_model[graph] = (ms.jit(backbone), ms.jit(decoder.construct), set(), decoder)
-        else:
-            per_model[graph] = (backbone, decoder.construct, set(), decoder)
-    return per_model[graph][:3]
+            from .amp import strategy
+            amp = strategy(model)
+            if amp is not None:
+                backbone.amp_strategy = head.amp_strategy = amp
+            backbone, head = ms.jit(backbone), ms.jit(head)
+        per_model[graph] = (backbone, head, set())
+    return per_model[graph]
 
 
 class Engine:
@@ -171,7 +147,7 @@ class Engine:
         self.graph = bool(graph)
         _apply_amp(self.model, session.cfg)
         self._backbone, self._head, self._keys = _compiled(self.model, self.graph)
-        self._to_input = _model_input_fn()
+        self._to_input = transforms.to_model_input
         self._prompts = {}
 
     # -- prompts
@@ -301,16 +277,14 @@ class Engine:
 
 
 def _apply_amp(model, cfg):
-    """On Ascend, the data layer's mixed-precision policy (``aam_ms.amp.apply_amp``)."""
+    """On Ascend, the mixed-precision policy of :mod:`aam_ms.amp` (``train.amp`` of the config,
+    default ``auto`` = bf16 there), once per model and before any graph is compiled."""
     import mindspore as ms
     target = ms.get_context("device_target")
-    if target != "Ascend":
+    if target != "Ascend" or getattr(model, "amp_strategy", None) is not None:
         return
-    try:
-        from .amp import apply_amp
-    except ImportError:
-        return
-    apply_amp(model, cfg.get("precision", "auto") if isinstance(cfg, dict) else "auto", target)
+    from . import amp
+    amp.apply_amp(model, amp.resolve((cfg.get("train") or {}).get("amp", "auto"), target), target)
 
 
 # ----------------------------------------------------------------------------- sessions
@@ -352,7 +326,7 @@ def open_session(args, encoders=True):
         raise UserError("give --run DIR or --config FILE --checkpoint CKPT")
     for flag, p in (("--run", args.run), ("--config", args.config),
                     ("--checkpoint", args.checkpoint)):
-        if p and not os.path.exists(p):
+        if p and not os.path.exists(config_path(p) if flag == "--config" else p):
             raise UserError(f"{flag} {p}: no such file or folder")
     ms.set_context(mode=ms.PYNATIVE_MODE if args.pynative else ms.GRAPH_MODE)
     from .session import load_session
