@@ -241,7 +241,7 @@ fieldset{border:1px solid #ccc;border-radius:6px;margin:0 0 12px;padding:10px 14
 label{display:block;margin:6px 0 2px;font-size:14px} input[type=text],select{width:100%;padding:5px}
 button{padding:8px 18px;font-size:15px;margin-top:8px} #status{margin:10px 0;min-height:1.2em}
 .err{color:#b00020;font-weight:600} .row{display:flex;gap:18px;flex-wrap:wrap}
-.row figure{margin:0} figcaption{font-size:13px;color:#555} img{max-width:100%;border:1px solid #ddd}
+.row figure{margin:0} .row img{width:360px} figcaption{font-size:13px;color:#555} img{max-width:100%;border:1px solid #ddd}
 </style></head><body>
 <h1>Attend to Anything: where people look</h1>
 <p>Model: <b>__MODEL__</b>. Inputs: an image (__IMAGE_EXTS__), a video (__VIDEO_EXTS__), or a

@@ -17,10 +17,10 @@ Datasets (the prompt decides where people look):
   (top-left bias).
 - ``synth_video_track``: a disc moves over static distractors; gaze at frame t is on the disc's
   position at frame t − lag (lag = 3 frames).
-- ``synth_av_pitch``: two identical discs, one in the left and one in the right part of the
-  frame; the audio is a steady tone, low (330 Hz) or high (1320 Hz), and gaze is on the left disc
-  for the low tone, on the right disc for the high one. The frames are the same for both, so
-  only the audio tells where people look (half of the clips each way).
+- ``synth_av_pitch``: a red and a blue disc of the same size at random places; the audio is a
+  steady tone, low (200 Hz) or high (3 kHz), and gaze is on the red disc for the low tone, on the
+  blue disc for the high one. Both kinds of clip look alike, so only the audio tells which disc
+  people look at (half of the clips each way; the frames alone give 50/50).
 
 CLI: ``python -m aam_ms.data.synth --out DIR [--scale tiny|small] [--seed N]``.
 """
@@ -49,8 +49,8 @@ PROMPTS = {
     "synth_reading": "Reading a page of word blocks, line by line from the top left.",
     "synth_video_track": "A moving disc among static shapes: gaze tracks the disc with a short "
                          "delay.",
-    "synth_av_pitch": "Two identical discs with a tone: gaze goes to the left disc for a low "
-                      "tone and to the right disc for a high tone.",
+    "synth_av_pitch": "A red and a blue disc with a tone: gaze goes to the red disc for a low "
+                      "tone and to the blue disc for a high tone.",
 }
 # The five template slots (stimulus, scene, key elements, task, bias) for granularities G1–G4.
 SLOTS = {
@@ -68,10 +68,10 @@ SLOTS = {
     "synth_video_track": ("Synthetic video", "of a moving disc among static shapes",
                           "one moving orange disc", "tracking the moving disc",
                           "gaze lagging a few frames behind the disc"),
-    "synth_av_pitch": ("Synthetic audio-visual video", "of two identical discs with a tone",
-                       "a left and a right disc and a low or high tone",
+    "synth_av_pitch": ("Synthetic audio-visual video", "of a red and a blue disc with a tone",
+                       "two discs of the same size and a low or high tone",
                        "finding the disc the pitch points to",
-                       "attention on the left disc for a low tone, the right disc for a high one"),
+                       "attention on the red disc for a low tone, the blue disc for a high one"),
 }
 IMAGE_DATASETS = ("synth_search_red", "synth_search_blue", "synth_freeview", "synth_reading")
 
@@ -87,7 +87,8 @@ TRACK_LAG = 3             # frames between the disc's position and the gaze on i
 FPS = 8.0
 SR = 16000
 AUDIO_WINDOW_S = 2.0
-TONE_HZ = (330.0, 1320.0)  # low tone → the left disc, high tone → the right disc (two octaves)
+TONE_HZ = (200.0, 3000.0)  # low tone → the red disc, high tone → the blue disc
+AV_DISCS = ("red", "blue")
 COLOURS = {"red": (220, 40, 40), "blue": (40, 70, 225), "green": (40, 170, 60),
            "yellow": (225, 205, 40)}
 
@@ -288,23 +289,20 @@ def make_track_video(rng, size, n):
 
 
 def make_av_video(rng, size, n, target):
-    """Two identical discs (left part / right part of the frame), a steady tone of pitch
-    ``TONE_HZ[target]`` and gaze on disc ``target`` (0 = left, 1 = right) in every frame.
+    """A red and a blue disc (same size, random places), a steady tone of pitch
+    ``TONE_HZ[target]`` and gaze on disc ``target`` (0 = red, 1 = blue) in every frame.
     Returns frames, true densities (T, H, W), 16 kHz audio and the clip's description."""
-    m = min(size)
-    r = 0.11 * m
-    lo, hi = r + 2, size[0] - r - 2
-    centres = [(rng.uniform(lo, hi), rng.uniform(0.12, 0.38) * size[1]),
-               (rng.uniform(lo, hi), rng.uniform(0.62, 0.88) * size[1])]
-    bg = _background(rng, size, level=60.0, amp=6.0)
-    for c in centres:
-        _draw_shape(bg, "circle", c, r, (230.0, 230.0, 230.0))
+    r = 0.11 * min(size)
+    centres = _place(rng, size, [r, r])
+    bg = _background(rng, size, level=110.0, amp=8.0)
+    for c, colour in zip(centres, AV_DISCS):
+        _draw_shape(bg, "circle", c, r, COLOURS[colour])
     frame = np.clip(bg, 0, 255).astype(np.uint8)
     p = _normalise(gaussian_bump(size, centres[target], 0.5 * r))
     ts = np.arange(int(round(n / FPS * SR))) / SR
     audio = 0.5 * np.sin(2 * np.pi * TONE_HZ[target] * ts)
-    info = {"centres": [[float(a), float(b)] for a, b in centres], "tone_hz": TONE_HZ[target],
-            "target": int(target)}
+    info = {"centres": [[float(a), float(b)] for a, b in centres], "colours": list(AV_DISCS),
+            "tone_hz": TONE_HZ[target], "target": int(target)}
     return [frame.copy() for _ in range(n)], np.repeat(p[None], n, axis=0), \
         audio.astype(np.float32), info
 
