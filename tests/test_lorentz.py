@@ -267,3 +267,16 @@ def test_collinear_angle_keeps_value_and_has_finite_gradient():
     np.testing.assert_allclose(ang, [0.0, math.pi, 0.0], atol=1e-3)
     for g in ms.grad(L.oxy_angle, grad_position=(0, 1))(x, y, c):
         assert np.isfinite(g.asnumpy()).all()
+
+
+def test_parameter_clamps_pass_the_identity_gradient():
+    """Released: ``.data`` is clamped in place before the forward, so autograd sees no clamp.
+    Ours clamps the value and passes the gradient through unchanged."""
+    import mindspore as ms
+    from aam_ms.geometry import lorentz as L
+    for x, fn, value in ((0.5, L.clamp_alpha, 1.0), (-0.5, L.clamp_alpha, np.exp(-0.5)),
+                         (5.0, L.clamp_log_curv, 10.0)):
+        t = ms.Tensor(np.float32(x))
+        assert float(fn(t).asnumpy()) == pytest.approx(value, rel=1e-6)
+        g = float(ms.grad(fn)(t).asnumpy())
+        assert g == pytest.approx(value, rel=1e-6)     # d exp(x)/dx at the clamped value
