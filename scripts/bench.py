@@ -1,5 +1,5 @@
-"""Benchmarks: ``python -m aam_ms.bench {framewise,modes,fullsize,pipeline,streaming,threads,kernels,all}
-[--quick] [--repeat N] [--jsonl FILE]``.
+"""Benchmarks: ``python scripts/bench.py {peer,framewise,modes,fullsize,pipeline,streaming,threads,
+kernels,all} [--quick] [--repeat N] [--jsonl FILE]``.
 
 One JSON line per measurement on stdout (and appended to ``--jsonl``); the first line of a run
 describes the machine. Alternatives are timed interleaved in one process (round r runs every
@@ -7,6 +7,14 @@ alternative once), after one warm-up call each (GRAPH compilation), ``--repeat``
 (≥ 5 unless ``--quick``); lines carry the median and all times, and comparisons a ratio.
 Machines are shared: read ratios, not absolute numbers.
 
+* peer: our DINOv3 backbone vs transformers' DINOv3ViTModel on the same random weights (ViT-L/16
+  at 448²; ``--quick``: the tiny variant at 64²), each in a fresh process per round, rounds
+  interleaved, 2 threads and 1 thread; the outputs compared; our whole network per frame
+  (image, T = 8, T = 32 through ``aam_ms.inference.Engine``) against that backbone; peak RSS of
+  each process during inference (VmHWM reset after loading); the machine's fp32 GEMM rate
+  measured in the same run and the fraction of it each backbone reaches.
+* compile: first-call time of one image in fresh processes, without and with the compile
+  cache (``aam_ms.runtime.enable_compile_cache``).
 * framewise: frame-wise AAM over a T-frame clip in one pass vs a fixed-window model that
   re-runs a W-frame window per output frame (cost = one W-window forward × T, measured once
   per round; ``method`` says so).
@@ -16,8 +24,8 @@ Machines are shared: read ratios, not absolute numbers.
   first-call (compile + run) and warm latency, peak RSS (``ru_maxrss``).
 * pipeline: training-batch throughput from a manifest and from MindRecord of the synthetic
   corpus vs the samples/s the aam_tiny GRAPH train step consumes.
-* streaming: cached-feature streaming vs recomputing the window from pixels per frame;
-  compilations with and without bucketing.
+* streaming: cached-feature streaming (``Engine.features`` + ``Engine.decode``) vs recomputing
+  the window from pixels per frame.
 * threads: CPU operator threads 1 / 2 / default, one subprocess per setting, interleaved.
 * kernels: ``scripts/bench_kernels.py`` (its ``main(["--reps", n])``), when present.
 """
@@ -36,7 +44,10 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-BENCHES = ("framewise", "modes", "fullsize", "pipeline", "streaming", "threads", "kernels")
+if str(REPO) not in sys.path:           # run from a checkout: python scripts/bench.py ...
+    sys.path.insert(0, str(REPO))
+BENCHES = ("peer", "compile", "framewise", "modes", "fullsize", "pipeline", "streaming", "threads",
+           "kernels")
 
 
 # ------------------------------------------------------------------ reporting
@@ -109,14 +120,14 @@ def _r(x, nd=4):
 # ------------------------------------------------------------------ model helpers
 def _ms():
     import mindspore as ms
-    from .runtime import use_device
+    from aam_ms.runtime import use_device
     use_device("CPU")
     return ms
 
 
 def _model(name, seed=0):
     ms = _ms()
-    from .models.registry import create_model
+    from aam_ms.models.registry import create_model
     ms.set_seed(seed)
     m = create_model(name)
     m.set_train(False)
@@ -147,7 +158,7 @@ class _TrainStep:
     def __init__(self, model, graph):
         ms = _ms()
         from mindspore import nn
-        from .losses import AAMLoss
+        from aam_ms.losses import AAMLoss
         model.set_train(True)
         self.model, self.loss = model, AAMLoss()
         params = model.trainable_params()
@@ -251,22 +262,27 @@ def _rss_watchdog(limit_gib, period=0.5):
     threading.Thread(target=watch, daemon=True).start()
 
 
+def _engine(model, size, frame_batch=None, graph=True):
+    """``aam_ms.inference.Engine`` over a bare model (no prompt encoders: embeddings are given)."""
+    from aam_ms.inference import Engine
+    from aam_ms.session import Session
+    return Engine(Session({"input": {"size": [size, size]}}, model), graph=graph,
+                  frame_batch=frame_batch)
+
+
 def _fullsize_one(name, t, size, warm, frame_batch, rss_limit_gib=20.0, graph=True):
     """(Subprocess body) saliency of one (1, T, 3, S, S) clip (T = 1: one image); prints one
-    JSON object. ``frame_batch`` 0: one GRAPH pass ``model(x)``; k > 0: the backbone in GRAPH
-    micro-batches of k frames, features cached, one head pass over all T frames
-    (``streaming.chunked_predict`` with clip_len = T: equal to one pass, see the tests), in
-    GRAPH or (``graph=False``) PYNATIVE, which frees intermediates as it goes."""
-    from .streaming import chunked_predict, make_decoder
+    JSON object. ``frame_batch`` 0: one GRAPH pass ``model(x)``; k > 0: ``Engine.clip`` (the
+    backbone in micro-batches of k frames, features cached, one head pass ``AAM.decode`` over
+    all T frames, which equals one pass), in GRAPH or (``graph=False``) PYNATIVE."""
     _rss_watchdog(rss_limit_gib)
     m = _model(name)
     x, text = _inputs(1, t, size) if (t > 1 or frame_batch) else _inputs(1, 0, size)
     if frame_batch:
-        dec = make_decoder(m, graph=graph)
+        eng = _engine(m, size, frame_batch, graph)
 
         def run():
-            chunked_predict(m, x, text, clip_len=t, frame_batch=frame_batch,
-                            decoder=dec).asnumpy()
+            eng.clip(x, text).asnumpy()
     else:
         fwd = _forward(m, graph=True)
 
@@ -285,7 +301,7 @@ def _fullsize_one(name, t, size, warm, frame_batch, rss_limit_gib=20.0, graph=Tr
 
 
 def _child(code_args, env=None):
-    cmd = [sys.executable, "-m", "aam_ms.bench", "_child", *code_args]
+    cmd = [sys.executable, str(Path(__file__).resolve()), "_child", *code_args]
     e = {**os.environ, "GLOG_v": "3", **(env or {})}
     e["PYTHONPATH"] = str(REPO) + os.pathsep + e.get("PYTHONPATH", "")
     r = subprocess.run(cmd, capture_output=True, text=True, env=e, cwd=str(REPO))
@@ -332,7 +348,7 @@ def bench_fullsize(rep, quick, repeat, ts=None, frame_batch=1, warm_max_t=8, rss
 
 
 def _synth_corpus(tmp):
-    from .data import synth, to_mindrecord
+    from aam_ms.data import synth, to_mindrecord
     synth.generate(tmp, "tiny", 0)
     manifest = os.path.join(tmp, "manifest.jsonl")
     prefix = os.path.join(tmp, "mr", "synth")
@@ -354,7 +370,7 @@ def _drain(pipeline, cfg, data):
 def bench_pipeline(rep, quick, repeat):
     """Data pipeline frames/s (manifest, MindRecord) vs aam_tiny train-step frames/s at 64²."""
     from mindspore import Tensor
-    from .data import pipeline
+    from aam_ms.data import pipeline
     size, b = 64, 4
     cfg = {"size": (size, size), "batch_size": b, "video_batch_size": 1, "clip_len": 8,
            "av_start_epoch": 0, "num_parallel_workers": 2}
@@ -379,80 +395,39 @@ def bench_pipeline(rep, quick, repeat):
 
 
 def bench_streaming(rep, quick, repeat):
-    """Per-frame streaming cost: cached backbone features vs recomputing the window."""
-    from .streaming import StreamingPredictor, chunked_predict, make_decoder
+    """Per-frame streaming cost: cached backbone features (the new frame's backbone + the head
+    over the window, ``Engine.features`` / ``Engine.decode``) vs the model re-run on the
+    window's pixels."""
+    from mindspore import ops
     name, size = "aam_tiny", (32 if quick else 64)
     window = 4 if quick else 16
     m = _model(name)
+    eng = _engine(m, size, frame_batch=1)
     fwd = _forward(m, graph=True)
     x, text = _inputs(1, window, size)
-    sp = StreamingPredictor(m, window, text)
-    for i in range(window):          # fill the buffer (compiles the warm-up windows)
-        sp.push(x[0, i])
-    frame = x[0, -1]
-    times = interleaved({"cached": lambda: sp.push(frame).asnumpy(),
-                         "recompute": lambda: _sync(fwd(x, text))}, repeat)
+    frames = x[0]
+    cache = [eng.features(frames[i:i + 1]) for i in range(window)]
+    frame = frames[-1:]
+
+    def cached():
+        cache.append(eng.features(frame))
+        del cache[0]
+        feats = tuple(ops.concat([c[k] for c in cache], 0) for k in range(4))
+        eng.decode(feats, text, None, window, (size, size)).asnumpy()
+
+    times = interleaved({"cached": cached, "recompute": lambda: _sync(fwd(x, text))}, repeat)
     c, r = _med(times["cached"]), _med(times["recompute"])
     rep.emit("streaming", model=name, size=size, window=window, what="per_frame",
              cached_s=_r(c), recompute_s=_r(r), ratio_recompute_over_cached=_r(r / c, 2),
              repeat=repeat, note="cached: GRAPH backbone on the new frame + GRAPH head on "
                                  "the window; recompute: GRAPH model on the window's pixels")
-    _chunk_errors(rep, size, quick)
-    lengths = (1, 8, 16, 32)
-    for buckets in (None, (16, 32)):
-        dec = make_decoder(m)
-        t0 = time.perf_counter()
-        for t in lengths:
-            xt, _ = _inputs(1, t, size)
-            chunked_predict(m, xt, text, clip_len=t, decoder=dec, buckets=buckets).asnumpy()
-        rep.emit("streaming", model=name, size=size, what="compilations", lengths=list(lengths),
-                 buckets=list(buckets) if buckets else None, compilations=dec.compilations,
-                 seconds=_r(time.perf_counter() - t0, 2))
-
-
-def _strong_fpd(m):
-    """Make the FPD coupling strong (a = 0.44, s₁ = s₂ = 0.5), as a trained model may have it."""
-    from mindspore import Tensor
-    for c in m.head.motion_modules:
-        c.fp_alpha_logit.set_data(Tensor(np.float32(2.0)))
-        c.temporal_attention_scale.set_data(Tensor(np.full((1,), 0.5, np.float32)))
-        c.temporal_ffn_scale.set_data(Tensor(np.full((1,), 0.5, np.float32)))
-    return m
-
-
-def _chunk_errors(rep, size, quick):
-    """max |Δ| of chunked / bucketed predictions against one pass (GRAPH), for the initial FPD
-    scales and for a strong FPD coupling (fresh model each: graphs are built after the edit)."""
-    from .streaming import chunked_predict, make_decoder
-    t = 16 if quick else 32
-    x, text = _inputs(1, t, size, seed=3)
-    for fpd in ("init", "strong"):
-        m = _model("aam_tiny")
-        if fpd == "strong":
-            _strong_fpd(m)
-        fwd = _forward(m, graph=True)
-        dec = make_decoder(m)
-        ref = fwd(x, text)[0].asnumpy()
-        for clip_len, overlap in ((t, 0), (t // 4, 0), (t // 4, t // 8), (t // 2, 0),
-                                  (t // 2, t // 8), (t // 2, t // 4)):
-            out = chunked_predict(m, x, text, clip_len, overlap, decoder=dec).asnumpy()
-            d = np.abs(out - ref)
-            rep.emit("streaming", what="chunk_error", model="aam_tiny", size=size, T=t,
-                     fpd=fpd, clip_len=clip_len, overlap=overlap, max_abs=float(d.max()),
-                     mean_abs=float(d.mean()))
-        tb = t - t // 4
-        ref = fwd(x[:, :tb], text)[0].asnumpy()
-        out = chunked_predict(m, x[:, :tb], text, tb, decoder=dec, buckets=(t,)).asnumpy()
-        d = np.abs(out - ref)
-        rep.emit("streaming", what="bucket_error", model="aam_tiny", size=size, T=tb, bucket=t,
-                 fpd=fpd, max_abs=float(d.max()), mean_abs=float(d.mean()))
 
 
 def _threads_one(n, size, repeat):
     """(Subprocess body) median aam_tiny GRAPH forward with ``n`` CPU op threads (0 = default)."""
-    ms = _ms()
+    from aam_ms.runtime import set_cpu_threads
     if n:
-        ms.device_context.cpu.op_tuning.threads_num(n)
+        set_cpu_threads(n)
     m = _model("aam_tiny")
     fwd = _forward(m, graph=True)
     x, text = _inputs(1, 8, size)
@@ -474,7 +449,8 @@ def bench_threads(rep, quick, repeat):
         rep.emit("threads", model="aam_tiny", size=size, T=8, threads=n or "default",
                  median_s=_r(_med(res[n])), ratio_over_2_threads=_r(_med(res[n]) / base, 2),
                  times=[_r(v) for v in res[n]],
-                 api="ms.device_context.cpu.op_tuning.threads_num(n) + OMP_NUM_THREADS=n")
+                 api="aam_ms.runtime.set_cpu_threads(n) + OMP_NUM_THREADS=n; default: the "
+                     "library's (every core)")
 
 
 def bench_kernels(rep, quick, repeat):
@@ -501,9 +477,339 @@ def bench_kernels(rep, quick, repeat):
             rep.emit("kernels", **json.loads(line))
 
 
+# ------------------------------------------------------------------ peer: torch side by side
+PEER_CASES = {False: ("vitl16", "aam_vitl16", 448, (1, 8, 32)), True: ("tiny", "aam_tiny", 64, (1, 4))}
+
+
+def _peer_weights(variant, wdir):
+    """Deterministic random weights of the DINOv3 ``variant`` (no LoRA), one ``name.npy`` each:
+    N(0, 0.02²) matrices and tokens, LN γ ~ 1 + N(0, 0.1²), LayerScale γ ~ N(0, 0.1²) (large
+    enough that every block changes its input, so the output comparison means something)."""
+    from aam_ms.fileio import atomic_write
+    from aam_ms.models.backbones.dinov3 import k_bias_mask, make_config, param_shapes, rope_periods
+    cfg = make_config(variant, lora_last_n=0)
+    rng = np.random.default_rng(0)
+    for name, shape in param_shapes(cfg).items():
+        if name.endswith("bias_mask"):
+            v = k_bias_mask(cfg.embed_dim)
+        elif name == "rope_embed.periods":
+            v = rope_periods(cfg)
+        elif ".norm" in name or name.startswith("norm."):
+            v = rng.standard_normal(shape, np.float32) * 0.1 + (1.0 if name.endswith("gamma") else 0.0)
+        elif ".ls" in name:
+            v = rng.standard_normal(shape, np.float32) * 0.1
+        else:
+            v = rng.standard_normal(shape, np.float32) * 0.02
+        with atomic_write(os.path.join(wdir, name + ".npy"), "wb") as f:
+            np.save(f, np.asarray(v, np.float32))
+    return cfg
+
+
+def _peer_image(size):
+    return np.random.default_rng(1).standard_normal((1, 3, size, size)).astype(np.float32)
+
+
+def _reset_peak_rss():
+    """Reset the kernel's resident-set high-water mark (VmHWM) of this process."""
+    with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+        f.write("5")
+
+
+def _rss_gib(field):
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 2 ** 20
+    return float("nan")
+
+
+def _timed(fn, reps):
+    """First call (compile + run) and ``reps`` warm calls: wall and process-CPU seconds."""
+    t0 = time.perf_counter()
+    fn()
+    first = time.perf_counter() - t0
+    wall, cpu = [], []
+    for _ in range(reps):
+        t0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    return first, wall, cpu
+
+
+def _peer_child_report(first, wall, cpu, **extra):
+    print(json.dumps({"first_call_s": first, "times": wall, "cpu_times": cpu,
+                      "peak_rss_gib": _rss_gib("VmHWM"), **extra}))
+
+
+def _peer_ms(variant, size, threads, reps, wdir, out):
+    """(Subprocess) our DINOv3 backbone, GRAPH, the head's four levels of one image."""
+    from aam_ms.runtime import set_cpu_threads
+    set_cpu_threads(threads or None)          # 0: every core (the library's default)
+    ms = _ms()
+    from mindspore import Tensor
+    from aam_ms import kernels
+    from aam_ms.models.backbones.dinov3 import INTERMEDIATE_LAYERS, build_dinov3
+    kernels.set_kernel_mode("auto")
+    net = build_dinov3(variant, lora_last_n=0)
+    net.set_train(False)
+    for p in net.get_parameters():
+        p.set_data(Tensor(np.load(os.path.join(wdir, p.name + ".npy"))))
+    x = Tensor(_peer_image(size))
+    fn = ms.jit(net.get_intermediate_layers)
+    idx = INTERMEDIATE_LAYERS[variant]
+    res = {}
+
+    def run():
+        res["out"] = fn(x, idx)[-1].asnumpy()
+    import gc
+    gc.collect()
+    _reset_peak_rss()
+    first, wall, cpu = _timed(run, reps)
+    np.save(out, res["out"])
+    _peer_child_report(first, wall, cpu, rss_weights_gib=None)
+
+
+def _hf_state_dict(cfg, wdir):
+    """Our parameter files under transformers' DINOv3ViTModel names (qkv split, no K bias)."""
+    import torch
+    c = cfg.embed_dim
+
+    def t(name):
+        return torch.from_numpy(np.load(os.path.join(wdir, name + ".npy")))
+    sd = {"embeddings.cls_token": t("cls_token"), "embeddings.register_tokens": t("storage_tokens"),
+          "embeddings.mask_token": t("mask_token").reshape(1, 1, c),
+          "embeddings.patch_embeddings.weight": t("patch_embed.proj.weight"),
+          "embeddings.patch_embeddings.bias": t("patch_embed.proj.bias"),
+          "norm.weight": t("norm.gamma"), "norm.bias": t("norm.beta")}
+    for i in range(cfg.depth):
+        b, h = f"blocks.{i}.", f"layer.{i}."
+        w, bias = t(b + "attn.qkv.weight"), t(b + "attn.qkv.bias")
+        for j, n in enumerate(("q", "k", "v")):
+            sd[h + f"attention.{n}_proj.weight"] = w[j * c:(j + 1) * c]
+            if n != "k":
+                sd[h + f"attention.{n}_proj.bias"] = bias[j * c:(j + 1) * c]
+        for ours, hf in (("norm1.gamma", "norm1.weight"), ("norm1.beta", "norm1.bias"),
+                         ("norm2.gamma", "norm2.weight"), ("norm2.beta", "norm2.bias"),
+                         ("attn.proj.weight", "attention.o_proj.weight"),
+                         ("attn.proj.bias", "attention.o_proj.bias"),
+                         ("mlp.fc1.weight", "mlp.up_proj.weight"), ("mlp.fc1.bias", "mlp.up_proj.bias"),
+                         ("mlp.fc2.weight", "mlp.down_proj.weight"),
+                         ("mlp.fc2.bias", "mlp.down_proj.bias"),
+                         ("ls1.gamma", "layer_scale1.lambda1"), ("ls2.gamma", "layer_scale2.lambda1")):
+            sd[h + hf] = t(b + ours)
+    return sd
+
+
+def _peer_torch(variant, size, threads, reps, wdir, out):
+    """(Subprocess) transformers' DINOv3ViTModel (SDPA attention), same weights, one image."""
+    import torch
+    from transformers import DINOv3ViTConfig, DINOv3ViTModel
+    from aam_ms.models.backbones.dinov3 import make_config
+    torch.set_num_threads(threads or os.cpu_count())
+    torch.set_grad_enabled(False)
+    cfg = make_config(variant, lora_last_n=0)
+    hf = DINOv3ViTConfig(hidden_size=cfg.embed_dim, num_hidden_layers=cfg.depth,
+                         num_attention_heads=cfg.num_heads, intermediate_size=cfg.hidden_dim,
+                         patch_size=cfg.patch_size, num_register_tokens=cfg.n_storage_tokens,
+                         image_size=size, layer_norm_eps=cfg.norm_eps, rope_theta=cfg.rope_base,
+                         key_bias=False, attn_implementation="sdpa")
+    model = DINOv3ViTModel(hf).eval()
+    missing, unexpected = model.load_state_dict(_hf_state_dict(cfg, wdir), strict=False)
+    missing = [k for k in missing if "rope" not in k]
+    if missing or unexpected:
+        raise RuntimeError(f"HF weight mapping: missing {missing}, unexpected {unexpected}")
+    x = torch.from_numpy(_peer_image(size))
+    res = {}
+
+    def run():
+        res["out"] = model(pixel_values=x).last_hidden_state[:, 1 + cfg.n_storage_tokens:].numpy()
+    import gc
+    gc.collect()
+    _reset_peak_rss()
+    first, wall, cpu = _timed(run, reps)
+    np.save(out, res["out"])
+    _peer_child_report(first, wall, cpu)
+
+
+def _peer_full(name, size, t, reps):
+    """(Subprocess) our whole network on one image (t = 1) or one t-frame clip, GRAPH, through
+    ``aam_ms.inference.Engine``: the backbone frame by frame (features cached), then the head
+    ``AAM.decode`` over the clip. Reports the first pass (compile included), the warm backbone
+    per frame and the warm head over the clip; per frame = backbone + head / t."""
+    from mindspore import ops
+    m = _model(name)
+    eng = _engine(m, size, frame_batch=1)
+    x, text = _inputs(1, 0, size, seed=1)
+    if t > 1:
+        xt, _ = _inputs(1, t, size, seed=1)
+        frames = xt[0]
+    else:
+        frames = x
+    import gc
+    gc.collect()
+    _reset_peak_rss()
+    t_start = time.perf_counter()
+    bb = []
+    feats = []
+    for i in range(t):
+        t0 = time.perf_counter()
+        f = eng.features(frames[i:i + 1])
+        f[-1].asnumpy()
+        bb.append(time.perf_counter() - t0)
+        feats.append(f)
+    while len(bb) < reps + 1:           # warm backbone calls for a short clip / one image
+        t0 = time.perf_counter()
+        eng.features(frames[:1])[-1].asnumpy()
+        bb.append(time.perf_counter() - t0)
+    feats = tuple(ops.concat([f[k] for f in feats], 0) if t > 1 else feats[0][k] for k in range(4))
+    clip = t if t > 1 else 0
+    head = []
+    for _ in range(1 + reps):
+        t0 = time.perf_counter()
+        eng.decode(feats, text, None, clip, (size, size)).asnumpy()
+        head.append(time.perf_counter() - t0)
+    first_pass = bb[0] + sum(bb[1:t]) + head[0]
+    print(json.dumps({"first_pass_s": first_pass, "backbone_first_s": bb[0],
+                      "backbone_warm_s": bb[1:], "head_first_s": head[0], "head_warm_s": head[1:],
+                      "wall_s": time.perf_counter() - t_start, "peak_rss_gib": _rss_gib("VmHWM"),
+                      "decode_chunk": getattr(m, "decode_chunk", None)}))
+
+
+def _gemm_peak(n=2048, reps=5):
+    """This machine's fp32 GEMM rate now: best of ``reps`` n³ products, torch and MindSpore."""
+    import torch
+    ms = _ms()
+    from mindspore import Tensor, ops
+    a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
+    ta = torch.from_numpy(a)
+    torch.set_num_threads(os.cpu_count())
+    best = {"torch": float("inf"), "mindspore": float("inf")}
+    ma = Tensor(a)
+    mm = ms.jit(ops.matmul)
+    mm(ma, ma).asnumpy()
+    torch.mm(ta, ta)
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        torch.mm(ta, ta)
+        best["torch"] = min(best["torch"], time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        mm(ma, ma).asnumpy()
+        best["mindspore"] = min(best["mindspore"], time.perf_counter() - t0)
+    return {k: 2 * n ** 3 / v / 1e9 for k, v in best.items()}
+
+
+def backbone_flops(cfg, size):
+    """Multiply-adds × 2 of one image through the DINOv3 blocks (matmuls only: patch embedding,
+    qkv, Q·Kᵀ, A·V, proj, MLP)."""
+    p = (size // cfg.patch_size) ** 2
+    n = p + 1 + cfg.n_storage_tokens
+    c, hid = cfg.embed_dim, cfg.hidden_dim
+    block = 2 * n * c * 3 * c + 2 * 2 * n * n * c + 2 * n * c * c + 2 * 2 * n * c * hid
+    return 2 * p * c * cfg.in_chans * cfg.patch_size ** 2 + cfg.depth * block
+
+
+def _peer_env(threads):
+    n = str(threads or os.cpu_count())
+    return {"OMP_NUM_THREADS": n, "AAM_KERNEL_THREADS": n}
+
+
+def bench_peer(rep, quick, repeat):
+    """Our DINOv3 backbone vs transformers' DINOv3ViTModel (same weights, fresh processes,
+    interleaved rounds), our whole network per frame vs that backbone, 1 vs 2 threads, and the
+    fraction of the machine's fp32 GEMM rate each reaches."""
+    from aam_ms.models.backbones.dinov3 import make_config
+    variant, model_name, size, ts = PEER_CASES[quick]
+    reps = 1 if quick else 3
+    rounds = 1 if quick else max(2, repeat // 2)
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = _peer_weights(variant, tmp)
+        peak = _gemm_peak(1024 if quick else 2048)
+        flops = backbone_flops(cfg, size)
+        rep.emit("peer", what="gemm_peak", n=1024 if quick else 2048,
+                 torch_gflops=_r(peak["torch"], 1), mindspore_gflops=_r(peak["mindspore"], 1),
+                 backbone_gflop=_r(flops / 1e9, 2))
+        peak_gflops = max(peak.values())
+        res = {}
+        for r in range(rounds):
+            for threads in ((0, 1) if r == 0 else (0,)):
+                for impl in ("ms", "torch"):
+                    out = os.path.join(tmp, f"{impl}.npy")
+                    row = _child([f"peer_{impl}", variant, str(size), str(threads), str(reps),
+                                  tmp, out], _peer_env(threads))
+                    res.setdefault((impl, threads), []).append(row)
+            if r == 0:
+                a, b = np.load(os.path.join(tmp, "ms.npy")), np.load(os.path.join(tmp, "torch.npy"))
+                rep.emit("peer", what="same_network", variant=variant, size=size,
+                         max_abs_diff=float(np.abs(a - b).max()),
+                         max_abs_value=float(np.abs(b).max()))
+        med = {}
+        for (impl, threads), rows in res.items():
+            wall = [v for row in rows for v in row["times"]]
+            cpu = [v for row in rows for v in row["cpu_times"]]
+            med[(impl, threads)] = _med(wall)
+            rep.emit("peer", what="backbone", impl={"ms": "aam-ms GRAPH", "torch": "transformers"}[impl],
+                     variant=variant, size=size, threads=threads or os.cpu_count(),
+                     s_per_image=_r(_med(wall)), times=[_r(v) for v in wall],
+                     cpu_over_wall=_r(sum(cpu) / sum(wall), 2),
+                     first_call_s=_r(_med([row["first_call_s"] for row in rows]), 2),
+                     peak_rss_gib=_r(max(row["peak_rss_gib"] for row in rows), 2),
+                     gflops=_r(flops / _med(wall) / 1e9, 1),
+                     fraction_of_gemm_peak=_r(flops / _med(wall) / 1e9 / peak_gflops, 3),
+                     processes=len(rows))
+        torch_s = med[("torch", 0)]
+        rep.emit("peer", what="ratio_backbone", variant=variant, size=size,
+                 ours_over_torch=_r(med[("ms", 0)] / torch_s, 3),
+                 ours_2_over_1_threads=_r(med[("ms", 0)] / med[("ms", 1)], 3),
+                 torch_2_over_1_threads=_r(torch_s / med[("torch", 1)], 3))
+        for t in ts:
+            row = _child(["peer_full", model_name, str(size), str(t), str(reps)], _peer_env(0))
+            per_frame = _med(row["backbone_warm_s"]) + _med(row["head_warm_s"]) / t
+            rep.emit("peer", what="ratio_full_per_frame", model=model_name, size=size, T=t,
+                     s_per_frame=_r(per_frame), backbone_s=_r(_med(row["backbone_warm_s"])),
+                     head_s_per_clip=_r(_med(row["head_warm_s"])),
+                     torch_backbone_s_per_image=_r(torch_s),
+                     ours_over_torch_backbone=_r(per_frame / torch_s, 3),
+                     first_pass_s=_r(row["first_pass_s"], 2),
+                     peak_rss_gib=_r(row["peak_rss_gib"], 2), decode_chunk=row["decode_chunk"],
+                     method="GRAPH Engine: backbone per frame (cached) + AAM.decode over the clip;"
+                            " per frame = warm backbone + warm head / T; torch = transformers "
+                            "backbone only (the released head is not available here)")
+
+
+def _compile_one(name, size, cache):
+    """(Subprocess) one image through ``Engine`` (backbone + ``AAM.decode``, GRAPH): first call
+    (compile + run) and a warm call; ``cache`` 1 enables ``runtime.enable_compile_cache``."""
+    from aam_ms.runtime import enable_compile_cache
+    if cache:
+        enable_compile_cache("bench.compile", name, size, "image", 1)
+    m = _model(name)
+    eng = _engine(m, size, frame_batch=1)
+    x, text = _inputs(1, 0, size)
+
+    def run():
+        eng.decode(eng.features(x), text).asnumpy()
+    first, wall, _ = _timed(run, 1)
+    print(json.dumps({"first_call_s": first, "warm_s": wall[0]}))
+
+
+def bench_compile(rep, quick, repeat):
+    """First-call time of one image (aam_vitl16 448²; --quick: aam_tiny 64²) in fresh
+    processes: without the compile cache, then twice with it (the first fills it)."""
+    name, size = ("aam_tiny", 64) if quick else ("aam_vitl16", 448)
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {"AAM_COMPILE_CACHE": tmp}
+        for label, cache in (("no cache", 0), ("cache: first run (fills it)", 1),
+                             ("cache: second run", 1)):
+            r = _child(["compile", name, str(size), str(cache)], env)
+            rep.emit("compile", model=name, size=size, run=label,
+                     first_call_s=_r(r["first_call_s"], 2), warm_s=_r(r["warm_s"], 3),
+                     compile_s=_r(r["first_call_s"] - r["warm_s"], 2))
+
+
 RUNNERS = {"framewise": bench_framewise, "modes": bench_modes, "fullsize": bench_fullsize,
            "pipeline": bench_pipeline, "streaming": bench_streaming, "threads": bench_threads,
-           "kernels": bench_kernels}
+           "kernels": bench_kernels, "peer": bench_peer, "compile": bench_compile}
 
 
 def main(argv=None):
@@ -513,10 +819,17 @@ def main(argv=None):
         if kind == "fullsize":
             _fullsize_one(args[0], int(args[1]), int(args[2]), int(args[3]), int(args[4]),
                           float(args[5]), args[6] == "graph")
+        elif kind in ("peer_ms", "peer_torch"):
+            (_peer_ms if kind == "peer_ms" else _peer_torch)(
+                args[0], int(args[1]), int(args[2]), int(args[3]), args[4], args[5])
+        elif kind == "peer_full":
+            _peer_full(args[0], int(args[1]), int(args[2]), int(args[3]))
+        elif kind == "compile":
+            _compile_one(args[0], int(args[1]), int(args[2]))
         else:
             _threads_one(int(args[0]), int(args[1]), int(args[2]))
         return
-    ap = argparse.ArgumentParser(prog="python -m aam_ms.bench", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python scripts/bench.py", description=__doc__.split("\n")[0])
     ap.add_argument("bench", choices=[*BENCHES, "all"])
     ap.add_argument("--quick", action="store_true", help="small sizes, few rounds (smoke run)")
     ap.add_argument("--repeat", type=int, default=None, help="timed rounds (default 5, quick 2)")
@@ -535,7 +848,7 @@ def main(argv=None):
     repeat = a.repeat or (2 if a.quick else 5)
     if repeat < 1:
         ap.error("--repeat must be ≥ 1")
-    rep = Reporter(a.jsonl, command="python -m aam_ms.bench " + " ".join(argv))
+    rep = Reporter(a.jsonl, command="python scripts/bench.py " + " ".join(argv))
     _ms()
     rep.emit("machine", **machine_info())
     for name in (BENCHES if a.bench == "all" else (a.bench,)):
@@ -547,4 +860,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    from aam_ms import cli
+    sys.exit(cli.run(main, prog="bench.py"))

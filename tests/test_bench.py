@@ -1,9 +1,16 @@
 """Benchmark CLI smoke runs: JSON lines parse and carry their fields (no timing assertions)."""
+import importlib.util
 import json
+import sys
+from pathlib import Path
 
 import pytest
 
-from aam_ms import bench
+_SPEC = importlib.util.spec_from_file_location(
+    "bench", Path(__file__).resolve().parents[1] / "scripts" / "bench.py")
+bench = importlib.util.module_from_spec(_SPEC)
+sys.modules["bench"] = bench            # ms.jit resolves globals through the module name
+_SPEC.loader.exec_module(bench)
 
 
 def _lines(text):
@@ -30,7 +37,7 @@ def test_framewise_quick_lines(tmp_path, capsys):
     fw = [r for r in rows if r["bench"] == "framewise"]
     assert {(r["T"], r["W"]) for r in fw} == {(8, 4), (8, 8), (16, 4), (16, 8)}
     for r in fw:
-        assert r["command"] == "python -m aam_ms.bench framewise --quick --repeat 1 --jsonl " + str(out)
+        assert r["command"] == "python scripts/bench.py framewise --quick --repeat 1 --jsonl " + str(out)
         assert len(r["framewise_times"]) == 1 and len(r["window_times"]) == 1
         assert r["framewise_fps"] == pytest.approx(r["T"] / r["framewise_s"], rel=1e-2)
         assert r["window_fps"] == pytest.approx(1.0 / r["window_s"], rel=1e-2)
@@ -49,3 +56,28 @@ def test_fullsize_quick_subprocess(capsys):
 def test_cli_rejects_unknown_bench():
     with pytest.raises(SystemExit):
         bench.main(["nope"])
+
+
+@pytest.mark.slow
+def test_peer_quick_same_network_and_ratios(capsys):
+    bench.main(["peer", "--quick"])
+    rows = [r for r in _lines(capsys.readouterr().out) if r["bench"] == "peer"]
+    what = {}
+    for r in rows:
+        what.setdefault(r["what"], []).append(r)
+    (same,) = what["same_network"]
+    assert same["max_abs_diff"] < 1e-4 < same["max_abs_value"]     # the peer is the same network
+    (gemm,) = what["gemm_peak"]
+    assert gemm["torch_gflops"] > 0 and gemm["mindspore_gflops"] > 0
+    back = {(r["impl"], r["threads"]): r for r in what["backbone"]}
+    assert set(back) == {(i, t) for i in ("aam-ms GRAPH", "transformers") for t in (1, 2)}
+    (ratio,) = what["ratio_backbone"]
+    ms_s, torch_s = back[("aam-ms GRAPH", 2)]["s_per_image"], back[("transformers", 2)]["s_per_image"]
+    assert ratio["ours_over_torch"] == pytest.approx(ms_s / torch_s, rel=2e-2)
+    for r in back.values():
+        assert 0.05 < r["peak_rss_gib"] < 24 and 0 < r["fraction_of_gemm_peak"]
+    full = {r["T"]: r for r in what["ratio_full_per_frame"]}
+    assert set(full) == {1, 4}
+    for r in full.values():
+        assert r["ours_over_torch_backbone"] == pytest.approx(
+            r["s_per_frame"] / r["torch_backbone_s_per_image"], rel=2e-2)

@@ -27,6 +27,12 @@ from .head import GaussianBiasHead
 from .projections import build_projections
 
 FPD_LEVELS = (2, 3)   # levels (0-based) that carry temporal dynamics in video mode
+DECODE_CHUNK = 4      # frames per decoder pass in inference (AAM.decode); 0 = all at once
+
+
+def upsample_prob(logits, hh, ww):
+    """σ(bilinear_align_corners(logits, H × W))."""
+    return ops.sigmoid(ops.interpolate(logits, size=(hh, ww), mode="bilinear", align_corners=True))
 
 
 class AAMHead(nn.Cell):
@@ -73,12 +79,10 @@ class AAMHead(nn.Cell):
         xt = self.motion_modules[i](xt)
         return xt.transpose(0, 2, 1, 3, 4).reshape(n, c, h, w)
 
-    def construct(self, features, patch_h, patch_w, text_emb, audio_emb=None, clip_len=0):
-        """features: 4 × (N, h·w, C); text_emb (N, D_t); audio_emb (N, D_a) or None;
-        clip_len T > 0 runs the video path on N = B·T frames.
-        → logits, z_img, z_txt, z_anc, c, and the audio relevance gate (N, 1, 1) (None
-        without audio; the gate-sparsity loss needs it)."""
-        curv = L.clamp_log_curv(self.curv)
+    def levels(self, features, patch_h, patch_w, audio_emb=None, clip_len=0):
+        """The clip-level part: P₁..P₄ = Conv₁ₓ₁(f_i) as maps (N, C_i, h, w); video: P₃, P₄ ←
+        FPD over each clip; audio: P₄ ← fusion. → (P₁, P₂, P₃, P₄), gate (None without audio).
+        Everything after this is per frame (:meth:`decode_levels`)."""
         outs = ()
         for i in range(4):
             f = features[i]
@@ -91,7 +95,13 @@ class AAMHead(nn.Cell):
         gate = None
         if clip_len > 0 and audio_emb is not None:
             layer_4, gate = self.av_fusion(layer_4, audio_emb)
+        return (layer_1, layer_2, layer_3, layer_4), gate
 
+    def decode_levels(self, layers, text_emb):
+        """The per-frame part: hyperbolic embeddings and the decoder on P₁..P₄ of n frames
+        with their prompt rows (n, D_t) → logits (n, 1, h·8, w·8), z_img, z_txt, z_anc, c."""
+        layer_1, layer_2, layer_3, layer_4 = layers
+        curv = L.clamp_log_curv(self.curv)
         n = layer_4.shape[0]
         z_img = L.encode(self.visual_proj(ops.mean(layer_4, (2, 3))), self.visual_alpha, curv)
         z_txt = L.encode(self.textual_proj(text_emb), self.textual_alpha, curv)
@@ -106,6 +116,15 @@ class AAMHead(nn.Cell):
         d = self.decoder_stage3(d, text_emb, z_txt)
         d = self.se3(self.fuse3(ops.concat((d, resize_like(layer_1, d)), 1)))
         logits = self.decoder_out(d, text_emb, z_txt)
+        return logits, z_img, z_txt, z_anc, curv
+
+    def construct(self, features, patch_h, patch_w, text_emb, audio_emb=None, clip_len=0):
+        """features: 4 × (N, h·w, C); text_emb (N, D_t); audio_emb (N, D_a) or None;
+        clip_len T > 0 runs the video path on N = B·T frames.
+        → logits, z_img, z_txt, z_anc, c, and the audio relevance gate (N, 1, 1) (None
+        without audio; the gate-sparsity loss needs it)."""
+        layers, gate = self.levels(features, patch_h, patch_w, audio_emb, clip_len)
+        logits, z_img, z_txt, z_anc, curv = self.decode_levels(layers, text_emb)
         return logits, z_img, z_txt, z_anc, curv, gate
 
 
@@ -134,6 +153,7 @@ class AAM(nn.Cell):
         self.text_dim = self.head.textual_proj.in_channels
         self.audio_dim = self.head.av_fusion.audio_dim
         self.none_prompt_emb = None
+        self.decode_chunk = DECODE_CHUNK
 
     def set_none_prompt(self, emb):
         """Embedding (1, D_t) used when ``text_emb`` is None (the released "None" prompt)."""
@@ -178,12 +198,35 @@ class AAM(nn.Cell):
 
     def decode(self, feats, hh, ww, text, audio=None, t=0):
         """Head on backbone levels of N frames (images, or B clips of T frames frame-major):
-        → pred (N, 1, H, W) = σ(bilinear_align_corners(logits)), z_img, z_txt, z_anc, c, gate."""
-        logits, z_img, z_txt, z_anc, curv, gate = self.head(
-            feats, hh // self.patch_size, ww // self.patch_size, text, audio, t)
-        pred = ops.sigmoid(ops.interpolate(logits, size=(hh, ww), mode="bilinear",
-                                           align_corners=True))
-        return pred, z_img, z_txt, z_anc, curv, gate
+        → pred (N, 1, H, W) = σ(bilinear_align_corners(logits)), z_img, z_txt, z_anc, c, gate.
+
+        The clip-level part (projections, FPD, fusion) runs on all N frames at patch
+        resolution; the decoder, whose maps grow to H/2 × W/2 × 32 channels (+ the H × W map),
+        runs on ``decode_chunk`` frames at a time when N > ``decode_chunk`` > 0 and training is
+        off: per-frame operations only, so the result is the same, and GRAPH memory holds one
+        chunk's full-resolution maps instead of N frames' (a 32-frame 448² clip in GRAPH).
+        Otherwise the head cell runs once on all N frames (its hooks fire as one call)."""
+        ph, pw = hh // self.patch_size, ww // self.patch_size
+        n = feats[0].shape[0]
+        if self.training or self.decode_chunk <= 0 or n <= self.decode_chunk:
+            logits, z_img, z_txt, z_anc, curv, gate = self.head(feats, ph, pw, text, audio, t)
+            return upsample_prob(logits, hh, ww), z_img, z_txt, z_anc, curv, gate
+        layers, gate = self.head.levels(feats, ph, pw, audio, t)
+        step = self.decode_chunk
+        parts = ()
+        for s in range(0, n, step):
+            e = min(s + step, n)
+            chunk = (layers[0][s:e], layers[1][s:e], layers[2][s:e], layers[3][s:e])
+            parts = parts + (self._decode_frames(chunk, text[s:e], hh, ww),)
+        pred = ops.concat([p[0] for p in parts], 0)
+        z_img = ops.concat([p[1] for p in parts], 0)
+        z_txt = ops.concat([p[2] for p in parts], 0)
+        z_anc = ops.concat([p[3] for p in parts], 0)
+        return pred, z_img, z_txt, z_anc, parts[0][4], gate
+
+    def _decode_frames(self, layers, text, hh, ww):
+        logits, z_img, z_txt, z_anc, curv = self.head.decode_levels(layers, text)
+        return upsample_prob(logits, hh, ww), z_img, z_txt, z_anc, curv
 
     def construct(self, x, text_emb=None, audio_emb=None):
         return self.forward_train(x, text_emb, audio_emb)[:5]

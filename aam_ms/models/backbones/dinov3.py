@@ -30,6 +30,7 @@ import mindspore as ms
 from mindspore import Parameter, Tensor, nn, ops
 from mindspore.common.initializer import Normal, TruncatedNormal, Uniform, initializer
 
+from .cpu_ops import GELU, LayerNorm
 from .lora import LoRALinear
 
 
@@ -186,6 +187,15 @@ def rope_apply(x, sin, cos):
     return x * cos + rope_rotate_half(x) * sin
 
 
+def rope_pad(sin, cos, n):
+    """Tables of the h·w patch tokens → tables of all n tokens: the n − h·w prefix rows get
+    sin = 0, cos = 1, so that :func:`rope_apply` leaves the prefix tokens unchanged."""
+    prefix = n - sin.shape[0]
+    d = sin.shape[-1]
+    return (ops.cat((ops.zeros((prefix, d), sin.dtype), sin), axis=0),
+            ops.cat((ops.ones((prefix, d), cos.dtype), cos), axis=0))
+
+
 class RopePositionEmbedding(nn.Cell):
     """2-D axial RoPE tables (sin, cos), each (h·w, D_head), for an h×w patch grid."""
 
@@ -227,7 +237,13 @@ class PatchEmbed(nn.Cell):
 
 
 class SelfAttention(nn.Cell):
-    """Multi-head self-attention with fused qkv (K bias masked) and RoPE on patch tokens."""
+    """Multi-head self-attention with fused qkv (K bias masked) and RoPE on patch tokens.
+
+    ``sin`` / ``cos``: RoPE tables of the patch tokens (h·w, D_head) or of all N tokens
+    (:func:`rope_pad`: the prefix rows sin 0, cos 1 leave the class / register tokens as they
+    are, exactly). Q and K are rotated in one pass; the scale D_head^-½ multiplies Q before
+    Q·Kᵀ (N·D_head products instead of N², exact for D_head = 64); Kᵀ is read by the batched
+    matmul (``transpose_b``), not copied."""
 
     def __init__(self, cfg, lora):
         super().__init__()
@@ -243,19 +259,18 @@ class SelfAttention(nn.Cell):
             proj = LoRALinear(proj, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout)
         self.qkv = qkv
         self.proj = proj
+        self.qk_matmul = ops.BatchMatMul(transpose_b=True)
 
     def construct(self, x, sin, cos):
         b, n, c = x.shape
+        if sin.shape[0] != n:
+            sin, cos = rope_pad(sin, cos, n)
         qkv = self.qkv(x).reshape(b, n, 3, self.num_heads, self.head_dim).transpose(2, 0, 3, 1, 4)
-        q, k, v = qkv[0], qkv[1], qkv[2]
-        prefix = n - sin.shape[0]
-        dt = q.dtype  # RoPE runs in the tables' dtype (fp32), as released
-        q, k = q.astype(sin.dtype), k.astype(sin.dtype)
-        q = ops.cat((q[:, :, :prefix], rope_apply(q[:, :, prefix:], sin, cos)), axis=2).astype(dt)
-        k = ops.cat((k[:, :, :prefix], rope_apply(k[:, :, prefix:], sin, cos)), axis=2).astype(dt)
-        logits = ops.matmul(q, k.swapaxes(-1, -2)) * self.scale
-        attn = ops.softmax(logits.astype(ms.float32), axis=-1).astype(v.dtype)
-        out = ops.matmul(attn, v).transpose(0, 2, 1, 3).reshape(b, n, c)
+        dt = qkv.dtype  # RoPE runs in the tables' dtype (fp32), as released
+        qk = rope_apply(qkv[:2].astype(sin.dtype), sin, cos).astype(dt)
+        logits = self.qk_matmul(qk[0] * self.scale, qk[1])
+        attn = ops.softmax(logits.astype(ms.float32), axis=-1).astype(dt)
+        out = ops.matmul(attn, qkv[2]).transpose(0, 2, 1, 3).reshape(b, n, c)
         return self.proj(out)
 
 
@@ -276,7 +291,7 @@ class Mlp(nn.Cell):
     def __init__(self, cfg):
         super().__init__()
         self.fc1 = _dense(cfg.embed_dim, cfg.hidden_dim)
-        self.act = nn.GELU(approximate=False)
+        self.act = GELU()
         self.fc2 = _dense(cfg.hidden_dim, cfg.embed_dim)
 
     def construct(self, x):
@@ -289,10 +304,10 @@ class SelfAttentionBlock(nn.Cell):
     def __init__(self, cfg, lora):
         super().__init__()
         c = cfg.embed_dim
-        self.norm1 = nn.LayerNorm((c,), epsilon=cfg.norm_eps)
+        self.norm1 = LayerNorm((c,), epsilon=cfg.norm_eps)
         self.attn = SelfAttention(cfg, lora)
         self.ls1 = LayerScale(c, cfg.layerscale_init)
-        self.norm2 = nn.LayerNorm((c,), epsilon=cfg.norm_eps)
+        self.norm2 = LayerNorm((c,), epsilon=cfg.norm_eps)
         self.mlp = Mlp(cfg)
         self.ls2 = LayerScale(c, cfg.layerscale_init)
 
@@ -322,7 +337,7 @@ class DinoVisionTransformer(nn.Cell):
         self.rope_embed = RopePositionEmbedding(cfg)
         lora = set(cfg.lora_blocks())
         self.blocks = nn.CellList([SelfAttentionBlock(cfg, i in lora) for i in range(cfg.depth)])
-        self.norm = nn.LayerNorm((c,), epsilon=cfg.norm_eps)
+        self.norm = LayerNorm((c,), epsilon=cfg.norm_eps)
 
     def grid_size(self, x):
         """(h, w) patch grid of an image batch; ValueError unless H and W are multiples of p."""
@@ -352,12 +367,18 @@ class DinoVisionTransformer(nn.Cell):
                 raise ValueError("DINOv3 backbone: block index " + str(i) + " out of range [0, "
                                  + str(self.depth) + ")")
         tokens = self.prepare_tokens(x)
+        n = tokens.shape[1]
+        sin0, cos0 = self.rope_embed(h, w)
+        sin0, cos0 = rope_pad(sin0, cos0, n)
         outs = ()
         for i, blk in enumerate(self.blocks):
-            sin, cos = self.rope_embed(h, w)
+            sin, cos = sin0, cos0
+            if self.training:  # the RoPE coordinates are rescaled afresh per block call (released)
+                sin, cos = self.rope_embed(h, w)
+                sin, cos = rope_pad(sin, cos, n)
             tokens = blk(tokens, sin, cos)
             if i in idx:
-                outs = outs + (self.norm(tokens)[:, self.n_prefix:],)
+                outs = outs + (self.norm(tokens[:, self.n_prefix:]),)
         return outs
 
     def construct(self, x):
