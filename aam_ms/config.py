@@ -7,9 +7,9 @@ whose leaves are example values; ``None`` = any value; ``Open()`` = a section an
 checks); a near miss gets a "did you mean" hint (``inptu`` → ``input``). Values are type
 checked against the current value or the schema's example (an int where an int is expected,
 a number where a float is, a list where a list is), so ``train.lr=fast`` fails with one line.
-Overrides are parsed as YAML scalars (``train.lr=1e-4`` is a float). Relative data paths of a
-file (``PATH_KEYS``) resolve against that file's folder, so a run config works from any
-working directory; paths given with ``--set`` are relative to the working directory.
+Overrides are parsed as YAML scalars; where a number is expected, ``1e-4`` is one. Relative
+data paths of a file (``PATH_KEYS``) resolve against that file's folder, so a run config works
+from any working directory; paths given with ``--set`` are relative to the working directory.
 """
 import copy
 import difflib
@@ -69,6 +69,16 @@ def _hint(key, known):
     return f"; did you mean {near[0]!r}?" if near else f"; known: {', '.join(map(str, known))}"
 
 
+def _coerce(value, ref):
+    """YAML reads ``1e-4`` (no dot) as a string; where a number is expected it is one."""
+    if isinstance(ref, float) and isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    return value
+
+
 def _type_error(key, value, ref):
     """None if ``value`` may replace ``ref`` (the current value / schema example), else why."""
     if ref is None or isinstance(ref, Open):
@@ -108,6 +118,7 @@ def check_keys(data, schema, path, prefix=""):
                 raise ConfigError(f"{path}: {key} must be a section (a mapping), got {v!r}")
             check_keys(v, ref, path, key + ".")
             continue
+        data[k] = v = _coerce(v, ref)
         why = _type_error(key, v, ref)
         if why:
             raise ConfigError(f"{path}: {why}")
@@ -190,6 +201,7 @@ def apply_overrides(cfg, overrides, schema=None):
                               f"{_hint(leaf, list(node) or ['(none)'])}")
         ref_schema = _schema_at(schema, parts)
         ref = node.get(leaf, ref_schema)
+        value = _coerce(value, ref)
         why = _type_error(key, value, ref)
         if why:
             raise ConfigError(f"override {item!r}: {why.split(': ', 1)[1]}")

@@ -1,8 +1,11 @@
-"""export: MindIR round trip (same and fresh process ≤ 1e-5), no .so path, video + audio mode."""
+"""export: MindIR round trip (same and fresh process ≤ 1e-5, and = the inference engine), no
+.so path, video + audio mode; --out DIR; refused outputs (exit 2 before any work, no change)."""
+import hashlib
 import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -52,12 +55,16 @@ def test_so_path_search(tmp_path):
 
 def test_image_export_round_trip(tiny):
     d, session = tiny
-    r = _cli(d, "--out", str(d / "img.mindir"), "--onnx")
+    (d / "out").mkdir()
+    r = _cli(d, "--out", str(d / "out"), "--onnx")       # a folder: out/<model>_<mode>.mindir
     rep = _report(r.stdout)
     assert r.returncode in (0, 3), r.stderr[-2000:]
-    assert rep["ok"] and rep["kernels"] == "native"
+    mindir = d / "out" / "aam_tiny_image.mindir"
+    assert rep["file"] == str(mindir) and mindir.is_file() and not (d / "out.mindir").exists()
+    assert rep["ok"] and rep["kernels"] == "native" and rep["precision"] == "fp32"
     assert rep["max_abs_diff"] <= 1e-5 and rep["fresh_process"]["max_abs_diff"] <= 1e-5
-    assert rep["so_paths"] == [] and X.so_paths(str(d / "img.mindir")) == []
+    assert rep["engine_max_abs_diff"] <= 1e-5            # the MindIR = what predict computes
+    assert rep["so_paths"] == [] and X.so_paths(str(mindir)) == []
     if r.returncode == 3:                      # ONNX blocked: the report names the operator
         assert rep["onnx_error"]["blocking_ops"], rep["onnx_error"]
     else:
@@ -67,10 +74,10 @@ def test_image_export_round_trip(tiny):
     ins = X.example_inputs(session.model, (32, 32), "image", batch=1, seed=7)
     want = X.run_cell(net, ins)
     assert want[0].shape == (1, 1, 32, 32)
-    chk = X.fresh_process_check(str(d / "img.mindir"), ins, want)
+    chk = X.fresh_process_check(str(mindir), ins, want)
     assert chk["ok"] and chk["max_abs_diff"] <= 1e-5, chk
     # a perturbed expectation must fail the check
-    bad = X.fresh_process_check(str(d / "img.mindir"), ins, [want[0] + 1e-3])
+    bad = X.fresh_process_check(str(mindir), ins, [want[0] + 1e-3])
     assert not bad["ok"] and bad["max_abs_diff"] == pytest.approx(1e-3, rel=1e-2)
 
 
@@ -93,3 +100,43 @@ def test_video_audio_export(tiny):
     assert len(outs) == 5 and tuple(outs[0].shape) == (1, 2, 1, 32, 32)
     p = outs[0].asnumpy()
     assert np.all((p > 0) & (p < 1))
+
+
+def _tree_hash(root):
+    out = {}
+    for dirpath, _, files in os.walk(root):
+        for f in files:
+            p = os.path.join(dirpath, f)
+            with open(p, "rb") as fh:
+                out[os.path.relpath(p, root)] = hashlib.sha256(fh.read()).hexdigest()
+    return out
+
+
+def test_refused_outputs(tiny, tmp_path):
+    """An existing file, a read-only place, --audio without video: exit 2, one line, before the
+    network is built (seconds), nothing changed."""
+    d, _ = tiny
+    (tmp_path / "model.mindir").write_bytes(b"the user's file")
+    if os.geteuid() == 0:       # root writes through permission bits: use a read-only mount
+        read_only = "/sys/aam_export_test.mindir"
+    else:
+        (tmp_path / "ro").mkdir()
+        os.chmod(tmp_path / "ro", 0o555)
+        read_only = str(tmp_path / "ro" / "m.mindir")
+    before = _tree_hash(tmp_path)
+    for extra, words in (
+            (["--out", str(tmp_path / "model.mindir")], f"--out: {tmp_path / 'model.mindir'} "
+                                                        "already exists"),
+            (["--out", read_only], f"--out: cannot write {read_only}"),
+            (["--out", str(tmp_path / "x.mindir"), "--audio"], "--audio needs --mode video")):
+        t0 = time.time()
+        r = _cli(d, *extra)
+        took = time.time() - t0
+        assert r.returncode == 2, r.stderr[-2000:]
+        last = r.stderr.strip().splitlines()[-1]
+        assert last.startswith("aam-export: error: ") and words in last, last
+        assert "Traceback" not in r.stderr and r.stdout == ""
+        assert _tree_hash(tmp_path) == before
+        print(f"refused in {took:.1f} s: {last}")
+    if os.geteuid() != 0:
+        os.chmod(tmp_path / "ro", 0o755)

@@ -50,10 +50,10 @@ class _Evil:
 def files(tmp_path_factory):
     """A folder with one good aam_tiny checkpoint (+ optimizer state) and every bad kind."""
     import torch
-    from mindspore.nn import AdamWeightDecay
+    from aam_ms.optim import AdamW, released_groups
     d = tmp_path_factory.mktemp("weights")
     net = create_model("aam_tiny")
-    opt = AdamWeightDecay(net.trainable_params(), learning_rate=1e-3)
+    opt = AdamW(released_groups(net.trainable_params(), 5e-3), lr=1e-3)      # train's optimizer
     items = [{"name": p.name, "data": p} for p in net.get_parameters()]
     items += [{"name": p.name, "data": p} for p in opt.get_parameters()
               if p.name not in {i["name"] for i in items}]
@@ -136,6 +136,7 @@ def test_load_weights_training_checkpoint(files):
     report = weights.load_weights(net, files / "trained.ckpt")
     assert report.ok and len(report.mapped) == len(list(net.get_parameters()))
     saved = ms.load_checkpoint(str(files / "trained.ckpt"))
+    assert any(k.startswith("adamw_m.") for k in saved) and "adamw_step" in saved
     assert all(np.array_equal(p.asnumpy(), saved[p.name].asnumpy()) for p in net.get_parameters())
 
 

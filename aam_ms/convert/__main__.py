@@ -62,9 +62,8 @@ def main(argv=None):
 
 def cli_main():
     """Console script ``aam-convert`` (pyproject.toml): exit codes from :func:`aam_ms.cli.run`."""
-    from ..cli import run
-    sys.exit(run(main))
+    sys.exit(cli.run(main, prog="aam-convert"))
 
 
 if __name__ == "__main__":
-    sys.exit(cli.run(main, prog="aam-convert"))
+    cli_main()

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-# Entries of a training checkpoint that belong to the optimizer (AdamWeightDecay), not the model.
-OPTIMIZER_STATE = re.compile(r"^(adam_[mv]\.|moment[12]\.|global_step$|learning_rate$|"
-                             r"beta[12]_power$)")
+# Entries of a training checkpoint that belong to the optimizer, not the model: our AdamW
+# (aam_ms.optim: adamw_m/adamw_v moments, adamw_step, adamw_lr) and MindSpore's optimizers.
+OPTIMIZER_STATE = re.compile(r"^(adamw?_[mv]\.|moment[12]\.|adamw_step$|adamw_lr$|"
+                             r"global_step$|learning_rate$|beta[12]_power$)")
 
 
 @dataclass
