@@ -182,8 +182,10 @@ def test_prompt_cache_encodes_each_prompt_once(hf_model, tmp_path):
     other = PromptCache(encoder, tok, tmp_path / "cache", fingerprint="other-weights")
     other("the cat")
     assert calls == [2, 1]
+    # the cache holds the encoder's own output (compared in the batch it was computed in:
+    # float32 results of a batch of two and of one may differ in the last bits)
+    assert np.array_equal(a[:2], model(ms.Tensor(tok(["a red car", "the cat"]))).asnumpy())
     direct = model(ms.Tensor(tok(["the cat"]))).asnumpy()[0]
-    assert np.abs(a[1] - direct).max() == 0
     with pytest.raises(ValueError, match="empty prompt"):
         cache("   ")
     long_prompt = " ".join(["car"] * 100)

@@ -35,39 +35,6 @@ class QuickGELU(nn.Cell):
         return x * ops.sigmoid(1.702 * x)
 
 
-class CausalSelfAttention(nn.Cell):
-    """Multi-head self-attention with a fused ``in_proj`` (q, k, v stacked on rows).
-
-    Hand-written, not ``nn.MultiheadAttention`` (same parameter names): the library cell's
-    float32 result depends on the batch it runs in (7e-7 measured between a prompt encoded
-    alone and in a batch of two), and a cached prompt embedding must not depend on the prompts
-    it happened to be encoded with. This cell gives the same numbers for any batch
-    (tests/test_clip_text.py checks a batch of two against one exactly).
-    """
-
-    def __init__(self, width, heads):
-        super().__init__()
-        if width % heads:
-            raise ValueError(f"CLIP text width {width} is not divisible by heads {heads}")
-        self.heads = heads
-        self.head_dim = width // heads
-        self.scale = self.head_dim ** -0.5
-        self.in_proj_weight = Parameter(initializer(Normal(width ** -0.5), (3 * width, width)),
-                                        name="in_proj_weight")
-        self.in_proj_bias = Parameter(initializer("zeros", (3 * width,)), name="in_proj_bias")
-        self.out_proj = nn.Dense(width, width)
-
-    def construct(self, x, mask):
-        b, n, d = x.shape
-        qkv = ops.matmul(x, self.in_proj_weight.T) + self.in_proj_bias
-        qkv = qkv.reshape(b, n, 3, self.heads, self.head_dim).transpose(2, 0, 3, 1, 4)
-        q, k, v = qkv[0], qkv[1], qkv[2]
-        attn = ops.matmul(q * self.scale, k.swapaxes(-1, -2)) + mask
-        attn = ops.softmax(attn, axis=-1)
-        out = ops.matmul(attn, v).transpose(0, 2, 1, 3).reshape(b, n, d)
-        return self.out_proj(out)
-
-
 class MLP(nn.Cell):
     def __init__(self, width):
         super().__init__()
@@ -83,12 +50,17 @@ class ResidualAttentionBlock(nn.Cell):
     def __init__(self, width, heads, eps):
         super().__init__()
         self.ln_1 = nn.LayerNorm((width,), epsilon=eps)
-        self.attn = CausalSelfAttention(width, heads)
+        if width % heads:
+            raise ValueError(f"CLIP text width {width} is not divisible by heads {heads}")
+        # OpenAI CLIP's own cell is torch nn.MultiheadAttention: the same parameter names
+        # (in_proj_weight = [W_q; W_k; W_v], in_proj_bias, out_proj)
+        self.attn = nn.MultiheadAttention(width, heads, batch_first=True)
         self.ln_2 = nn.LayerNorm((width,), epsilon=eps)
         self.mlp = MLP(width)
 
     def construct(self, x, mask):
-        x = x + self.attn(self.ln_1(x), mask)
+        h = self.ln_1(x)
+        x = x + self.attn(h, h, h, need_weights=False, attn_mask=mask)[0]
         return x + self.mlp(self.ln_2(x))
 
 
