@@ -466,3 +466,48 @@ def test_exif_orientation_matches_pillow(tmp_path):
         want = np.asarray(ImageOps.exif_transpose(Image.open(p)).convert("RGB"))
         got = load_image(str(p))
         assert got.shape == want.shape and np.abs(got.astype(int) - want).max() <= 2, o
+
+
+class _Tok:
+    """A stand-in tokenizer: characters → ids (PromptCache needs only this interface)."""
+    context_length = 16
+
+    def fingerprint(self):
+        return "chars"
+
+    def n_tokens(self, text):
+        return len(text)
+
+    def __call__(self, prompts, truncate=False):
+        ids = np.zeros((len(prompts), self.context_length), np.int32)
+        for i, p in enumerate(prompts):
+            ids[i, :len(p[:16])] = [ord(c) for c in p[:16]]
+        return ids
+
+
+def test_prompt_cache_lives_in_the_user_cache_folder(tmp_path, monkeypatch, capsys):
+    from aam_ms.text import prompt_cache as pc
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AAM_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert pc.resolve_cache_dir() == str(tmp_path / "xdg" / "aam-ms" / "prompts")
+    assert pc.resolve_cache_dir("runs/cache/prompts") == str(
+        tmp_path / "xdg" / "aam-ms" / "runs" / "cache" / "prompts")       # never the cwd
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/ignored")              # the XDG rule
+    assert pc.cache_root() == os.path.join(os.path.expanduser("~"), ".cache", "aam-ms")
+    monkeypatch.setenv("AAM_CACHE_DIR", str(tmp_path / "mine"))
+    calls = []
+
+    def encoder(ids):
+        calls.append(len(ids))
+        return ids.sum(-1, keepdims=True).astype(np.float32)
+    cache = pc.PromptCache(encoder, _Tok(), fingerprint="f")
+    assert cache(["ab", "cd"]).ravel().tolist() == [195.0, 199.0]
+    assert len(list((tmp_path / "mine" / "prompts").glob("*.npz"))) == 2
+    assert pc.PromptCache(encoder, _Tok(), fingerprint="f")("ab")[0] == 195.0 and calls == [2]
+    # an unwritable cache folder: embeddings still right, kept in memory, one warning
+    (tmp_path / "file").write_text("x")
+    mem = pc.PromptCache(encoder, _Tok(), cache_dir=str(tmp_path / "file" / "c"), fingerprint="f")
+    assert mem(["ab", "ef"]).ravel().tolist() == [195.0, 203.0]
+    assert capsys.readouterr().err.count("kept in memory only") == 1
+    assert sorted(os.listdir(tmp_path)) == ["file", "mine"]               # nothing in the cwd
