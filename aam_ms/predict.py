@@ -431,8 +431,10 @@ def _run_video(engine, job, out, opt, namer, text):
                 notes.append(f"audio {os.path.basename(wav)} lasts {a_frames / a_sr:.2f} s, the "
                              f"video {n / fps:.2f} s: later frames get silence")
             window = audio_windows(wav, fps, sr, AUDIO_WINDOW_S)
-        mux = wav if wav is not None else (job.path if job.kind == "video" and
-                                           (tracks is None or "audio" in tracks) else None)
+        extracted = wav is not None and wav.startswith(tmp)
+        own_track = job.kind == "video" and (tracks is None or "audio" in tracks)
+        mux = job.path if own_track and (wav is None or extracted) else (
+            None if extracted else wav)           # the clip's own sound, else the WAV used
         written, count = [], 0
         bar = tqdm(total=n, desc=job.stem, unit="frame", disable=not opt.progress, leave=False)
         try:
@@ -452,15 +454,15 @@ def _run_video(engine, job, out, opt, namer, text):
             bar.close()
         video = writer.close()
         writer = None
-        if wav is not None and wav.startswith(tmp):
+        if extracted:
             os.remove(wav)
         written.append(video["path"])
         notes += video["notes"]
         if state["short"]:
             notes.append(state["short"] + " (--allow-short)")
         info = {"input": os.path.abspath(job.path), "frames": count, "fps": fps,
-                "audio": None if wav is None or wav.startswith(tmp) else os.path.abspath(wav),
-                "audio_track": bool(wav is not None and wav.startswith(tmp)),
+                "audio": None if wav is None or extracted else os.path.abspath(wav),
+                "audio_track": extracted,
                 "overlay_video": {k: v for k, v in video.items() if k not in ("path", "notes")},
                 "notes": notes}
         rel = _rel(tmp, written)
@@ -482,7 +484,8 @@ def _move_into_place(tmp, dest):
     output of this tool, see :class:`Namer`) is moved aside first and removed after."""
     old = None
     if os.path.lexists(dest):
-        old = tmp + "-old"
+        old = os.path.join(os.path.dirname(dest), f".{os.path.basename(dest)}{TMP_TAG}"
+                                                  f"{os.getpid()}-{uuid.uuid4().hex[:8]}")
         os.rename(dest, old)
     os.rename(tmp, dest)
     if old:
