@@ -205,3 +205,22 @@ def test_convert_cli_process(files, tmp_path):
     assert r.stderr.strip().splitlines()[-1].startswith("aam-convert: error: ")
     assert "Traceback" not in r.stderr and "weights_only" not in r.stderr
     assert not list(tmp_path.iterdir()) and not (files / "PWNED").exists()
+
+
+@pytest.mark.parametrize("name,words", [("nan.ckpt", "holds 1 non-finite value(s) (NaN/Inf)"),
+                                        ("empty.ckpt", "empty file (0 bytes)"),
+                                        ("wrong_shape.ckpt", "does not fit the AAM")])
+def test_tool_refuses_bad_checkpoint(files, name, words, tmp_path):
+    """A tool loading weights (export, as predict/eval do through the session): exit 2, one
+    line naming the file, nothing written."""
+    env = {**os.environ, "GLOG_v": "3", "PYTHONPATH": str(REPO)}
+    before = tree_hash(files)
+    r = subprocess.run([sys.executable, "-m", "aam_ms.export", "--config",
+                        str(REPO / "configs" / "aam_tiny.yaml"), "--checkpoint",
+                        str(files / name), "--out", str(tmp_path)],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 2, r.stderr[-2000:]
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"aam-export: error: {files / name}") and words in last, last
+    assert "Traceback" not in r.stderr and "filter_prefix" not in r.stderr
+    assert not list(tmp_path.iterdir()) and tree_hash(files) == before
