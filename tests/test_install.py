@@ -40,11 +40,12 @@ def test_resources_in_the_checkout(tmp_path, monkeypatch):
 
 
 def test_console_scripts_point_at_runners():
-    """Every console script of pyproject.toml names a zero-argument function that exists."""
+    """The five tools are console scripts; every console script of pyproject.toml names a
+    zero-argument function that exists."""
     import importlib
     import tomllib
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert sorted(scripts) == sorted(SCRIPTS)
+    assert set(SCRIPTS) <= set(scripts), sorted(scripts)
     for target in scripts.values():
         module, func = target.split(":")
         assert callable(getattr(importlib.import_module(module), func)), target
