@@ -62,15 +62,17 @@ def _bars(ax, names, series, metric):
     """Grouped bars: ``series`` = [(label, [value per name], [err per name] or None)]."""
     x = np.arange(len(names))
     w = 0.8 / max(1, len(series))
+    bars = []
     for k, (label, vals, err) in enumerate(series):
         off = (k - (len(series) - 1) / 2) * w
-        ax.bar(x + off, [_num(v) for v in vals], w, label=label, yerr=err,
-               color=COLOURS.get(label, None), capsize=2 if err else 0)
+        bars.append(ax.bar(x + off, [_num(v) for v in vals], w, label=label, yerr=err,
+                           color=COLOURS.get(label, None), capsize=2 if err else 0))
     ax.set_xticks(x)
     ax.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
     ax.set_title(metric + (" (lower is better)" if metric in LOWER_IS_BETTER else ""), fontsize=10)
     ax.axhline(0, color="black", lw=0.6)
     ax.grid(axis="y", alpha=0.3)
+    return bars
 
 
 def _index(rows):
@@ -138,8 +140,12 @@ def _mode_chart(rows, modes, path, title, audio=False):
             errs.append(_num(r.get("CC_std")) if r and r.get("CC_std") is not None else 0.0)
         series.append((m, vals, errs if any(errs) else None))
     fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(names) * len(present) / 2 + 3), 4.2))
-    _bars(ax, names, series, "CC")
-    ax.legend(fontsize=8)
+    bars = _bars(ax, names, series, "CC")
+    if len(names) * len(present) <= 24:                  # values on the bars when legible
+        for b in bars:
+            ax.bar_label(b, fmt="%.3f", fontsize=7, padding=2)
+    ax.margins(y=0.12)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(title, fontsize=11)
     fig.tight_layout()
     return _save(fig, path)
@@ -187,10 +193,17 @@ def _img_tag(path, alt):
             f"<figcaption>{html.escape(alt)}</figcaption></figure>")
 
 
+def cell(row, column):
+    """A table cell as report.html shows it: ``eval.fmt``, a missing metric as ``nan`` (as in
+    metrics.md; metrics.json stores NaN as null)."""
+    from .eval import METRICS, fmt
+    v = row.get(column)
+    return "nan" if v is None and column in METRICS else fmt(v)
+
+
 def _table(rows, columns, table_id):
-    from .eval import fmt
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(fmt(r.get(c)))}</td>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(cell(r, c))}</td>" for c in columns)
                    + "</tr>" for r in rows)
     return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 

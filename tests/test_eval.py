@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from aam_ms import eval as E
+from aam_ms import report
 from aam_ms.data import synth
 from aam_ms.data.io import load_fixations, load_map
 from aam_ms.data.manifest import read_manifest
@@ -85,6 +86,12 @@ def test_centre_baseline_equals_direct_protocol(corpus):
     assert row["CC"] > 0.1 and row["AUC_J"] > 0.6     # the free-view task has a centre bias
 
 
+def _first_videos_frames(records, ds, n):
+    """Frames of the first ``n`` test videos of ``ds`` (what ``--max-items n`` keeps)."""
+    vids = list(dict.fromkeys(r.video for r in records if r.dataset == ds and r.split == "test"))
+    return sum(r.dataset == ds and r.split == "test" and r.video in vids[:n] for r in records)
+
+
 def test_cli_metrics_files(corpus, tmp_path):
     import mindspore as ms
     from aam_ms.checkpoint import save_checkpoint_atomic
@@ -112,13 +119,16 @@ def test_cli_metrics_files(corpus, tmp_path):
         for a in E.AUDIO_MODES} | {("synth_av_pitch", "centre_baseline", "-")}
     js = json.loads((out / "metrics.json").read_text())
     assert js["skipped"] == [] and js["format"] == E.FORMAT
+    _, _, records = corpus
+    n_track, n_av = (_first_videos_frames(records, ds, 3) for ds in ("synth_video_track",
+                                                                      "synth_av_pitch"))
     by = {(x["dataset"], x["prompt_mode"]): x for x in js["rows"] if x["audio_mode"] in ("-", "correct")}
     for a in ("none", "swapped"):
         row = next(x for x in js["rows"] if x["dataset"] == "synth_av_pitch"
                    and x["prompt_mode"] == "correct" and x["audio_mode"] == a)
-        assert row["n_frames"] == 16 and all(np.isfinite(row[m]) for m in E.METRICS)
-    for ds, n, protocol in (("synth_search_red", 3, "image"), ("synth_video_track", 16, "dhf1k"),
-                            ("synth_av_pitch", 16, "stavis")):
+        assert row["n_frames"] == n_av and all(np.isfinite(row[m]) for m in E.METRICS)
+    for ds, n, protocol in (("synth_search_red", 3, "image"), ("synth_video_track", n_track, "dhf1k"),
+                            ("synth_av_pitch", n_av, "stavis")):
         for mode in ("correct", "wrong", "centre_baseline"):
             row = by[(ds, mode)]
             assert row["n_frames"] == n and row["protocol"] == protocol
@@ -135,8 +145,10 @@ def test_cli_metrics_files(corpus, tmp_path):
 
 def _html_table(html, table_id):
     import re
+    from html import unescape
     body = html.split(f'<table id="{table_id}">', 1)[1].split("</table>", 1)[0]
-    cells = [re.findall(r"<t[hd]>(.*?)</t[hd]>", tr) for tr in re.findall(r"<tr>(.*?)</tr>", body)]
+    cells = [[unescape(c) for c in re.findall(r"<t[hd]>(.*?)</t[hd]>", tr)]
+             for tr in re.findall(r"<tr>(.*?)</tr>", body)]
     return cells[0], cells[1:]
 
 
@@ -158,9 +170,11 @@ def _check_report(out, js):
     html = (out / "report.html").read_text()
     head, cells = _html_table(html, "metrics")
     assert tuple(head) == E.MD_COLUMNS and len(cells) == len(js["rows"])
-    for row, tr in zip(js["rows"], cells):
-        assert tr == [E.fmt(row.get(c)) for c in E.MD_COLUMNS]
+    md = (out / "metrics.md").read_text().splitlines()[2:]
+    for row, tr, line in zip(js["rows"], cells, md):
+        assert tr == [report.cell(row, c) for c in E.MD_COLUMNS]
         assert tr[head.index("CC")] == ("nan" if row["CC"] is None else f"{row['CC']:.4f}")
+        assert tr == [c.strip() for c in line.strip("|").split(" | ")]   # = metrics.md
     imgs = _images(html)
     charts = sorted(p.name for p in (out / "charts").iterdir())
     assert len(imgs) == len(charts) and "metrics.png" in charts
@@ -275,7 +289,7 @@ def test_report_from_a_stub_engine(corpus, tmp_path):
 
 
 def test_report_merges_ablation_folders(corpus, tmp_path, capsys):
-    from aam_ms import cli, report
+    from aam_ms import cli
     _, header, records = corpus
     plan = plan_eval(records, header["root"], "test", ["synth_search_red"], max_items=3)
     eng = _StubEngine()
@@ -294,7 +308,7 @@ def test_report_merges_ablation_folders(corpus, tmp_path, capsys):
     assert [(c[0], c[1]) for c in cells] == [("synth_search_red", m) for m in
                                              ("correct", "centre_baseline", "generic", "wrong")]
     want = json.loads((abl / "metrics.json").read_text())["rows"][2]
-    assert cells[3] == [E.fmt(want.get(c)) for c in E.MD_COLUMNS]
+    assert cells[3] == [report.cell(want, c) for c in E.MD_COLUMNS]
     assert (main / "charts" / "prompts.png").is_file()
     assert cli.run(report.main, [str(tmp_path / "nope")], prog="report") == 2
     assert "report: error: " in capsys.readouterr().err
