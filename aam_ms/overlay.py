@@ -106,7 +106,12 @@ class OverlayVideo:
         h, w = self.size
         for ext, codec in ((".mp4", "avc1"), (".mp4", "mp4v"), (".avi", "MJPG")):
             p = os.path.splitext(path)[0] + ext
-            wr = cv2.VideoWriter(p, cv2.VideoWriter_fourcc(*codec), self.fps, (w, h))
+            level = cv2.getLogLevel()
+            cv2.setLogLevel(0)                    # silent: a missing encoder is not an error
+            try:
+                wr = cv2.VideoWriter(p, cv2.VideoWriter_fourcc(*codec), self.fps, (w, h))
+            finally:
+                cv2.setLogLevel(level)
             if wr.isOpened():
                 self.writer, self.path, self.codec = wr, p, codec
                 if codec != "avc1":
