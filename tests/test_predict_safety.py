@@ -511,3 +511,22 @@ def test_prompt_cache_lives_in_the_user_cache_folder(tmp_path, monkeypatch, caps
     assert mem(["ab", "ef"]).ravel().tolist() == [195.0, 203.0]
     assert capsys.readouterr().err.count("kept in memory only") == 1
     assert sorted(os.listdir(tmp_path)) == ["file", "mine"]               # nothing in the cwd
+
+
+def test_container_tracks_without_ffprobe(tmp_path, monkeypatch):
+    """The header scan that tells an audio-only file or a silent video apart when ffprobe is
+    not installed (MP4 ``hdlr`` / AVI ``strh``); with ffmpeg, files with sound are checked too."""
+    from aam_ms.data.io import container_tracks
+    video(tmp_path / "v.mp4", n=3)
+    video(tmp_path / "v.avi", n=3)
+    (tmp_path / "x.mkv").write_bytes(b"\x1aE\xdf\xa3 not scanned")
+    files = {"v.mp4": {"video"}, "v.avi": {"video"}}
+    if FFMPEG:
+        wav(tmp_path / "t.wav", 0.5)
+        ffmpeg("-i", tmp_path / "t.wav", "-c:a", "aac", tmp_path / "a.mp4")
+        ffmpeg("-i", tmp_path / "v.mp4", "-i", tmp_path / "t.wav", "-c:v", "copy", "-c:a", "aac",
+               tmp_path / "va.mp4")
+        files.update({"a.mp4": {"audio"}, "va.mp4": {"video", "audio"}})
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert {f: container_tracks(str(tmp_path / f)) for f in files} == files
+    assert container_tracks(str(tmp_path / "x.mkv")) is None
