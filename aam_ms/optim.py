@@ -46,8 +46,10 @@ class AdamW(nn.Cell):
     """torch ``AdamW`` over parameter groups, skipping tensors flagged as unreached.
 
     ``construct(grads, reached)``: ``grads`` in :attr:`parameters` order, ``reached`` a bool
-    (N,) tensor (False = torch's ``grad is None``). The learning rate is a parameter
-    (``lr``, one value per group) set from Python by the schedule, so no recompilation."""
+    (N,) tensor (False = torch's ``grad is None``). The learning rate is the parameter ``lr``
+    (one value per group). A graph treats a parameter it never writes as a constant, so a
+    compiled step must write it from an input: :meth:`set_lr` keeps the schedule's value in
+    ``lr_input`` and the step assigns it (``aam_ms.train.TrainStep``)."""
 
     def __init__(self, groups, lr, betas=BETAS, eps=EPS):
         super().__init__()
@@ -65,12 +67,14 @@ class AdamW(nn.Cell):
                                     requires_grad=False)
         self.lr = Parameter(Tensor(np.full(len(groups), float(lr), np.float32)), name="adamw_lr",
                             requires_grad=False)
+        self.lr_input = Tensor(np.full(len(groups), float(lr), np.float32))
         self.beta1, self.beta2, self.eps = float(betas[0]), float(betas[1]), float(eps)
 
     def set_lr(self, lr):
         """One learning rate for every group (float) or one per group (sequence)."""
         vals = np.broadcast_to(np.asarray(lr, np.float32), (len(self.group_names),))
         self.lr.set_data(Tensor(np.array(vals, np.float32)))
+        self.lr_input = Tensor(np.array(vals, np.float32))
 
     def current_lr(self):
         return [float(v) for v in self.lr.asnumpy()]
@@ -94,10 +98,11 @@ class AdamW(nn.Cell):
         lr_f = lr_f * on
         beta1 = self.beta1 * on + (1.0 - on)
         beta2 = self.beta2 * on + (1.0 - on)
-        self.hyper_map(ops.partial(_adamw_update, self.adam), self.parameters, self.exp_avg,
-                       self.exp_avg_sq, grads, ops.unstack(lr_f), ops.unstack(beta1),
-                       ops.unstack(beta2), ops.unstack(eps_f), ops.unstack(wd_f))
-        return steps
+        done = self.hyper_map(ops.partial(_adamw_update, self.adam), self.parameters,
+                              self.exp_avg, self.exp_avg_sq, grads, ops.unstack(lr_f),
+                              ops.unstack(beta1), ops.unstack(beta2), ops.unstack(eps_f),
+                              ops.unstack(wd_f))
+        return ops.depend(steps, done)      # the updates must run (their outputs are unused)
 
 
 _adamw_update = ops.MultitypeFuncGraph("adamw_update")
@@ -146,7 +151,8 @@ def learning_rate(tcfg, step, epoch, total_steps):
 # ----------------------------------------------------------------------------- clamps
 
 def forward_clamps(params):
-    """[(index, lo, hi)] of the parameters the released forward clamps in place before use:
+    """[(index, lo, hi)] of the parameters the released forward clamps in place before use
+    (``aam_ms.train.TrainStep`` applies them at the start of each step, to reached tensors):
     every log-curvature (``head.curv``, ``*.map.curv``) to [log 0.1, log 10] and every
     log-scale (``head.visual_alpha`` / ``textual_alpha``, ``*.map.alpha``) to ≤ 0."""
     out = []
@@ -157,14 +163,6 @@ def forward_clamps(params):
         elif leaf in ("alpha", "visual_alpha", "textual_alpha"):
             out.append((i, None, L.ALPHA_MAX))
     return out
-
-
-def apply_clamps(params, clamps, reached):
-    """In-graph: clamp the listed parameters the coming forward reaches (``.data`` clamp)."""
-    for i, lo, hi in clamps:
-        p = params[i]
-        ops.assign(p, ops.select(reached[i], ops.clamp(p, lo, hi), p))
-    return reached
 
 
 # ----------------------------------------------------------------------------- reachability

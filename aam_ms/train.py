@@ -149,7 +149,7 @@ class TrainStep:
         self.ms, self.model, self.optimizer, self.accum = ms, model, optimizer, int(accum)
         params = optimizer.parameters
         self.params = params
-        clamps = optim.forward_clamps(params)
+        clamps = tuple(optim.forward_clamps(params))
         self._reach_cache = {}
         self.micro = 0
 
@@ -177,15 +177,18 @@ class TrainStep:
         if reducer is not None:       # a tensor reached on any rank gets the mean gradient
             union = ms.ops.AllReduce(ms.ops.ReduceOp.MAX)
 
-        def step(x, text, gt, audio, negative, reached):
+        def step(x, text, gt, audio, negative, reached, lr):
+            ms.ops.assign(optimizer.lr, lr)        # the schedule's value (see optim.AdamW)
             if union is not None:
                 reached = union(reached.astype(ms.float32)) > 0
-            optim.apply_clamps(params, clamps, reached)
+            for i, lo, hi in clamps:      # the released forward's in-place .data clamps
+                p = params[i]
+                ms.ops.assign(p, ms.ops.select(reached[i], ms.ops.clamp(p, lo, hi), p))
             (loss, parts), grads = grad_fn(x, text, gt, audio, negative)
             if reducer is not None:
                 grads = reducer(grads)
             if bufs is None:
-                optimizer(grads, reached)
+                loss = ms.ops.depend(loss, optimizer(grads, reached))
             else:
                 for a, g in zip(bufs, grads):
                     ms.ops.assign_add(a, g)
@@ -194,8 +197,9 @@ class TrainStep:
                 return loss, parts, grads
             return loss, parts
 
-        def apply_accumulated(scale):
-            optimizer(tuple(a * scale for a in bufs), acc_reached)
+        def apply_accumulated(scale, lr):
+            ms.ops.assign(optimizer.lr, lr)
+            scale = ms.ops.depend(scale, optimizer(tuple(a * scale for a in bufs), acc_reached))
             for a in bufs:
                 ms.ops.assign(a, ms.ops.zeros_like(a))
             ms.ops.assign(acc_reached, ms.ops.zeros_like(acc_reached))
@@ -221,7 +225,7 @@ class TrainStep:
 
     def __call__(self, x, text, gt, audio=None, negative=None):
         reached = self.reached(x, text, audio)
-        out = self._step(x, text, gt, audio, negative, reached)
+        out = self._step(x, text, gt, audio, negative, reached, self.optimizer.lr_input)
         self.micro += 1
         return out
 
@@ -231,7 +235,8 @@ class TrainStep:
         return self.accum == 1 or self.micro % self.accum == 0
 
     def apply_accumulated(self):
-        return self._apply(self.ms.Tensor(1.0 / self.accum, self.ms.float32))
+        return self._apply(self.ms.Tensor(1.0 / self.accum, self.ms.float32),
+                           self.optimizer.lr_input)
 
 
 class Trainer:

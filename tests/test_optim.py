@@ -95,8 +95,3 @@ def test_forward_clamps_cover_the_released_parameters():
     assert not any("fp_alpha_logit" in n for n in clamps)
     assert clamps["head.curv"] == pytest.approx((np.log(0.1), np.log(10.0)))
     assert clamps["head.visual_alpha"] == (None, 0.0)
-    # in place, only for reached tensors
-    p = [Parameter(Tensor(np.float32(5.0)), name="a.curv"), Parameter(Tensor(np.float32(0.5)),
-                                                                    name="b.alpha")]
-    optim.apply_clamps(p, optim.forward_clamps(p), Tensor(np.array([True, False])))
-    assert p[0].asnumpy() == pytest.approx(np.log(10.0)) and p[1].asnumpy() == 0.5

@@ -137,7 +137,7 @@ def _acos_clamped(t, eps):
 def _clamp_data(x, lo=None, hi=None):
     """clamp(x) in value with the identity gradient: the released code clamps ``.data`` in
     place before the forward, so autograd sees the clamped parameter itself (no clamp op).
-    Training applies that in-place clamp first (:func:`aam_ms.optim.apply_clamps`)."""
+    Training applies that in-place clamp first (:class:`aam_ms.train.TrainStep`)."""
     x = _f32(x)
     return x + ops.stop_gradient(ops.clamp(x, lo, hi) - x)
 
