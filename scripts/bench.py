@@ -675,8 +675,7 @@ def _peer_full(name, size, t, reps):
     first_pass = bb[0] + (t - 1) * _med(bb[1:]) + head[0]
     print(json.dumps({"first_pass_s": first_pass, "backbone_first_s": bb[0],
                       "backbone_warm_s": bb[1:], "head_first_s": head[0], "head_warm_s": head[1:],
-                      "wall_s": time.perf_counter() - t_start, "peak_rss_gib": _rss_gib("VmHWM"),
-                      "decode_chunk": getattr(m, "decode_chunk", None)}))
+                      "wall_s": time.perf_counter() - t_start, "peak_rss_gib": _rss_gib("VmHWM")}))
 
 
 def _gemm_peak(n=2048, reps=5):
@@ -763,7 +762,7 @@ def bench_peer(rep, quick, repeat, peer_t=None):
                      torch_backbone_s_per_image=_r(torch_s),
                      ours_over_torch_backbone=_r(per_frame / torch_s, 3),
                      first_pass_s=_r(row["first_pass_s"], 2),
-                     peak_rss_gib=_r(row["peak_rss_gib"], 2), decode_chunk=row["decode_chunk"],
+                     peak_rss_gib=_r(row["peak_rss_gib"], 2),
                      method="GRAPH Engine: backbone per frame (cached) + AAM.decode over the clip;"
                             " per frame = warm backbone + warm head / T; torch = transformers "
                             "backbone only (the released head is not available here)")

@@ -27,7 +27,6 @@ from .head import GaussianBiasHead
 from .projections import build_projections
 
 FPD_LEVELS = (2, 3)   # levels (0-based) that carry temporal dynamics in video mode
-DECODE_CHUNK = 4      # frames per decoder pass in inference (AAM.decode); 0 = all at once
 
 
 def upsample_prob(logits, hh, ww):
@@ -153,7 +152,6 @@ class AAM(nn.Cell):
         self.text_dim = self.head.textual_proj.in_channels
         self.audio_dim = self.head.av_fusion.audio_dim
         self.none_prompt_emb = None
-        self.decode_chunk = DECODE_CHUNK
 
     def set_none_prompt(self, emb):
         """Embedding (1, D_t) used when ``text_emb`` is None (the released "None" prompt)."""
@@ -199,32 +197,17 @@ class AAM(nn.Cell):
     def decode(self, feats, hh, ww, text, audio=None, t=0):
         """Head on backbone levels of N frames (images, or B clips of T frames frame-major):
         → pred (N, 1, H, W) = σ(bilinear_align_corners(logits)), z_img, z_txt, z_anc, c, gate.
+        Equals ``head.levels`` on all N frames followed by :meth:`decode_frames` on any split
+        of the frames (the decoder is per frame)."""
+        logits, z_img, z_txt, z_anc, curv, gate = self.head(
+            feats, hh // self.patch_size, ww // self.patch_size, text, audio, t)
+        return upsample_prob(logits, hh, ww), z_img, z_txt, z_anc, curv, gate
 
-        The clip-level part (projections, FPD, fusion) runs on all N frames at patch
-        resolution; the decoder, whose maps grow to H/2 × W/2 × 32 channels (+ the H × W map),
-        runs on ``decode_chunk`` frames at a time when N > ``decode_chunk`` > 0 and training is
-        off: per-frame operations only, so the result is the same, and GRAPH memory holds one
-        chunk's full-resolution maps instead of N frames' (a 32-frame 448² clip in GRAPH).
-        Otherwise the head cell runs once on all N frames (its hooks fire as one call)."""
-        ph, pw = hh // self.patch_size, ww // self.patch_size
-        n = feats[0].shape[0]
-        if self.training or self.decode_chunk <= 0 or n <= self.decode_chunk:
-            logits, z_img, z_txt, z_anc, curv, gate = self.head(feats, ph, pw, text, audio, t)
-            return upsample_prob(logits, hh, ww), z_img, z_txt, z_anc, curv, gate
-        layers, gate = self.head.levels(feats, ph, pw, audio, t)
-        step = self.decode_chunk
-        parts = ()
-        for s in range(0, n, step):
-            e = min(s + step, n)
-            chunk = (layers[0][s:e], layers[1][s:e], layers[2][s:e], layers[3][s:e])
-            parts = parts + (self._decode_frames(chunk, text[s:e], hh, ww),)
-        pred = ops.concat([p[0] for p in parts], 0)
-        z_img = ops.concat([p[1] for p in parts], 0)
-        z_txt = ops.concat([p[2] for p in parts], 0)
-        z_anc = ops.concat([p[3] for p in parts], 0)
-        return pred, z_img, z_txt, z_anc, parts[0][4], gate
-
-    def _decode_frames(self, layers, text, hh, ww):
+    def decode_frames(self, layers, hh, ww, text):
+        """The per-frame part of :meth:`decode` on P₁..P₄ of n frames (from ``head.levels``)
+        and their prompt rows (n, D_t) → pred (n, 1, H, W), z_img, z_txt, z_anc, c. Calling it
+        as separate graphs on chunks of frames bounds the decoder's full-resolution maps to one
+        chunk (a single GRAPH keeps every intermediate it computes, chunked inside or not)."""
         logits, z_img, z_txt, z_anc, curv = self.head.decode_levels(layers, text)
         return upsample_prob(logits, hh, ww), z_img, z_txt, z_anc, curv
 
