@@ -128,6 +128,27 @@ class JsonlLog:
             self.f.flush()
 
 
+def _accumulate_fns():
+    from mindspore import ops
+    acc, scaled, clear = (ops.MultitypeFuncGraph(n) for n in ("accumulate", "scaled", "clear"))
+
+    @acc.register("Tensor", "Tensor")
+    def _(a, g):
+        return ops.assign_add(a, g)
+
+    @scaled.register("Tensor", "Tensor")
+    def _(scale, a):
+        return a * scale
+
+    @clear.register("Tensor")
+    def _(a):
+        return ops.assign(a, ops.zeros_like(a))
+    return acc, scaled, clear
+
+
+_accumulate, _scaled, _clear = _accumulate_fns()
+
+
 class TrainStep:
     """One released training step, compiled once (GRAPH mode: ``ms.jit``)::
 
@@ -173,6 +194,7 @@ class TrainStep:
                                        name="accum.reached", requires_grad=False)
         self.bufs = bufs
 
+        hyper_map = ms.ops.HyperMap()    # one op over all tensors (a loop would nest too deep)
         union = None
         if reducer is not None:       # a tensor reached on any rank gets the mean gradient
             union = ms.ops.AllReduce(ms.ops.ReduceOp.MAX)
@@ -190,8 +212,7 @@ class TrainStep:
             if bufs is None:
                 loss = ms.ops.depend(loss, optimizer(grads, reached))
             else:
-                for a, g in zip(bufs, grads):
-                    ms.ops.assign_add(a, g)
+                loss = ms.ops.depend(loss, hyper_map(_accumulate, bufs, grads))
                 ms.ops.assign(acc_reached, ms.ops.logical_or(acc_reached, reached))
             if return_grads:
                 return loss, parts, grads
@@ -199,9 +220,9 @@ class TrainStep:
 
         def apply_accumulated(scale, lr):
             ms.ops.assign(optimizer.lr, lr)
-            scale = ms.ops.depend(scale, optimizer(tuple(a * scale for a in bufs), acc_reached))
-            for a in bufs:
-                ms.ops.assign(a, ms.ops.zeros_like(a))
+            mean = hyper_map(ms.ops.partial(_scaled, scale), bufs)
+            scale = ms.ops.depend(scale, optimizer(mean, acc_reached))
+            scale = ms.ops.depend(scale, hyper_map(_clear, bufs))
             ms.ops.assign(acc_reached, ms.ops.zeros_like(acc_reached))
             return scale
 
