@@ -80,7 +80,7 @@ def _model(variant, kernels, torch_sd):
 
 
 def _inputs(arrs, case):
-    src = case.get("reuse_from") or case["name"]
+    src = (case.get("reuse_from") or case["name"]).split()[0]     # "ts2_video (x01, ...)"
     x, text, gt = (arrs[f"{src}.in.{k}"] for k in ("x", "text_emb", "gt"))
     audio = arrs.get(f"{case['name']}.in.audio_emb")
     if case["dynamic"]:              # released time-as-batch clip → ours (1, T, 3, H, W)
