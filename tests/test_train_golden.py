@@ -202,8 +202,9 @@ def _check_stats(label, got_rows, ref, noise, tol, worst, names, bounds=None):
 
 
 # Still open on the public set (issue 12), measured on the committed code; expected to fail
-# until fixed, reported as XFAIL (an unexpected pass shows as XPASS). Another golden set runs
-# strictly: these names only match the public set's cases.
+# until fixed. They are not run by default (about 6 min of CI); AAM_TRAIN_GOLDEN_ALL=1 runs
+# them, reported as XFAIL (a fix shows as XPASS). Another golden set runs strictly: these names
+# only match the public set's cases.
 KNOWN_OPEN = {
     ("ts1_image", "custom"): "step-3 projections of 3 head tensors 1.1-1.2e-2 relative (tol 1e-2)",
     ("ts2_video", "native"): "head.motion_modules.2.sal_obs_head.bias: gradient exactly 0 in the "
@@ -218,13 +219,19 @@ KNOWN_OPEN = {
 }
 
 
+def _params():
+    public = NPZ.name == "aam_official_vits16_wr1_trainstep.npz"
+    run_all = os.environ.get("AAM_TRAIN_GOLDEN_ALL") == "1"
+    return [pytest.param(c, k, marks=[pytest.mark.xfail(reason=KNOWN_OPEN[c, k], strict=False,
+                                                        run=run_all)]
+                         if public and (c, k) in KNOWN_OPEN else [])
+            for c in CASES for k in ("native", "custom")]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("kernels", ["native", "custom"])
-@pytest.mark.parametrize("case_name", CASES)
-def test_train_step_matches_released(golden, case_name, kernels, request):
+@pytest.mark.parametrize("case_name,kernels", _params())
+def test_train_step_matches_released(golden, case_name, kernels):
     arrs, torch_sd = golden
-    if (case_name, kernels) in KNOWN_OPEN and NPZ.name == "aam_official_vits16_wr1_trainstep.npz":
-        request.applymarker(pytest.mark.xfail(reason=KNOWN_OPEN[case_name, kernels], strict=False))
     if kernels == "custom":
         from aam_ms.kernels import custom_ops
         try:
