@@ -19,10 +19,11 @@ On CPU and for ``fp32`` nothing changes.
 """
 from mindspore import nn
 from mindspore.ops import auto_generate as gen
-from mindspore.ops import operations as P
+from mindspore.ops import operations as prims
 
 # primitives added to MindSpore's auto black list (fp32): the Lorentz functions
-EXTRA_FP32_PRIMS = [P.Acosh, P.Asinh, P.Atanh, P.Sinh, P.Cosh, gen.ACos, P.Exp, gen.Log]
+EXTRA_FP32_PRIMS = [prims.Acosh, prims.Asinh, prims.Atanh, prims.Sinh, prims.Cosh, gen.ACos,
+                    prims.Exp, gen.Log]
 FP32_CELL_TYPES = (nn.GroupNorm, nn.LayerNorm, nn.Softmax, nn.LogSoftmax, nn.BatchNorm1d,
                    nn.BatchNorm2d, nn.BatchNorm3d)
 BF16_CELL_TYPES = (nn.Dense, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Conv1dTranspose,

@@ -18,7 +18,7 @@ the MIT forms in :mod:`aam_ms.metrics`); the ``train_`` prefix keeps the two apa
 import mindspore as ms
 from mindspore import nn, ops
 
-from .geometry import lorentz as L
+from .geometry import lorentz
 from .kernels import lorentz_pairwise_dist
 
 TRAIN_EPS = 1e-12          # clamps of the released task loss
@@ -81,7 +81,7 @@ def task_loss(pred, gt):
     return kld - cc - sim, kld, cc, sim
 
 
-def prompt_pull_loss(z_img, z_txt, curv, eps=L.DIST_EPS):
+def prompt_pull_loss(z_img, z_txt, curv, eps=lorentz.DIST_EPS):
     """mean_i relu(d(z_img_i, z_txt_i)), from the pairwise distance kernel; also returns d."""
     dist = lorentz_pairwise_dist(z_img, z_txt, curv, eps)
     return ops.relu(ops.diagonal(dist)).mean(), dist
@@ -91,10 +91,10 @@ def entailment_loss(z_img, z_txt, z_anc, curv, txt_img_aperture=TXT_IMG_APERTURE
                     anc_txt_aperture=ANC_TXT_APERTURE):
     """½·(L_ti + L_at); L_ti = mean relu(ext(z_txt, z_img) − 0.8·aper(z_txt)),
     L_at = mean relu(ext(z_anc, z_txt) − aper(z_anc)). Returns (L_entail, L_ti, L_at)."""
-    loss_ti = ops.relu(L.oxy_angle(z_txt, z_img, curv)
-                       - txt_img_aperture * L.half_aperture(z_txt, curv)).mean()
-    loss_at = ops.relu(L.oxy_angle(z_anc, z_txt, curv)
-                       - anc_txt_aperture * L.half_aperture(z_anc, curv)).mean()
+    loss_ti = ops.relu(lorentz.oxy_angle(z_txt, z_img, curv)
+                       - txt_img_aperture * lorentz.half_aperture(z_txt, curv)).mean()
+    loss_at = ops.relu(lorentz.oxy_angle(z_anc, z_txt, curv)
+                       - anc_txt_aperture * lorentz.half_aperture(z_anc, curv)).mean()
     return 0.5 * (loss_ti + loss_at), loss_ti, loss_at
 
 

@@ -24,7 +24,7 @@ import mindspore as ms
 import numpy as np
 from mindspore import Parameter, ParameterTuple, Tensor, nn, ops
 
-from .geometry import lorentz as L
+from .geometry import lorentz
 
 BETAS = (0.9, 0.999)
 EPS = 1e-8
@@ -159,9 +159,9 @@ def forward_clamps(params):
     for i, p in enumerate(params):
         leaf = p.name.rsplit(".", 1)[-1]
         if leaf == "curv":
-            out.append((i, L.LOG_CURV_MIN, L.LOG_CURV_MAX))
+            out.append((i, lorentz.LOG_CURV_MIN, lorentz.LOG_CURV_MAX))
         elif leaf in ("alpha", "visual_alpha", "textual_alpha"):
-            out.append((i, None, L.ALPHA_MAX))
+            out.append((i, None, lorentz.ALPHA_MAX))
     return out
 
 

@@ -267,7 +267,7 @@ class Trainer:
         import mindspore as ms
         from mindspore import nn
 
-        from .data import pipeline as P
+        from .data import pipeline
         from .encoders import build_encoders
         from .losses import AAMLoss
         from .models.registry import build_from_config
@@ -275,8 +275,8 @@ class Trainer:
 
         self.ms, self.cfg, self.rt, self.run_dir, self.quiet = ms, cfg, rt, run_dir, quiet
         tcfg, dcfg = cfg["train"], cfg["data"]
-        self.P = P
-        self.source = P.open_source(dcfg["train"], dcfg["root"])
+        self.pipeline = pipeline
+        self.source = pipeline.open_source(dcfg["train"], dcfg["root"])
         self.pcfg = pipeline_config(cfg)
         meta = self.source.meta
         self.prompt_keys = sorted({m["prompt_key"] for m in meta})
@@ -296,7 +296,7 @@ class Trainer:
         self.params = self.model.trainable_params()
         self.loss_fn = AAMLoss(**tcfg["loss"])
         self.datasets = dcfg["datasets"]
-        self.steps_per_epoch = len(P.plan_epoch(self.pcfg, self.source, 0, self.plan_shards,
+        self.steps_per_epoch = len(pipeline.plan_epoch(self.pcfg, self.source, 0, self.plan_shards,
                                                 datasets=self.datasets, prompt_keys=self.prompt_keys,
                                                 dataset_names=self.dataset_names))
         if self.steps_per_epoch == 0:
@@ -348,14 +348,14 @@ class Trainer:
     # ----------------------------------------------------------------- data
     def dataset(self, epoch, start=0):
         """This rank's batches of ``epoch`` from batch ``start`` on (resume position)."""
-        P = self.P
-        steps = P.plan_epoch(self.pcfg, self.source, epoch, self.plan_shards, datasets=self.datasets,
+        pipeline = self.pipeline
+        steps = pipeline.plan_epoch(self.pcfg, self.source, epoch, self.plan_shards, datasets=self.datasets,
                              prompt_keys=self.prompt_keys, dataset_names=self.dataset_names)
         if self.rt.distributed:
             plan = [s[self.rt.rank] for s in steps]
         else:
-            plan = [P.merge_batches(s) for s in steps]
-        return plan[start:], P.dataset_from_plan(self.source, plan[start:], self.pcfg)
+            plan = [pipeline.merge_batches(s) for s in steps]
+        return plan[start:], pipeline.dataset_from_plan(self.source, plan[start:], self.pcfg)
 
     def audio_embeddings(self, audio, index):
         """(B, T, samples) windows → (B, T, 512), cached per manifest frame index."""
@@ -523,7 +523,7 @@ def dry_run(cfg, world, stand_in=False, out=sys.stdout):
     from collections import Counter
     from . import amp, optim, runtime
     from .cli import UserError
-    from .data import pipeline as P
+    from .data import pipeline
     from .data import readers
     from .data.prompts import get_prompt, prompt_key
     from .models.registry import build_from_config, count_params
@@ -551,7 +551,7 @@ def dry_run(cfg, world, stand_in=False, out=sys.stdout):
                 raise UserError(f"data.train {manifest}: no such manifest (build it with "
                                 "python -m aam_ms.data.index, or pass --stand-in)")
         try:
-            source = P.open_source(manifest, None if stand_in else dcfg["root"])
+            source = pipeline.open_source(manifest, None if stand_in else dcfg["root"])
         except (ValueError, OSError) as e:
             raise UserError(f"data.train {manifest}: {e}") from None
         meta = source.meta
@@ -600,7 +600,7 @@ def dry_run(cfg, world, stand_in=False, out=sys.stdout):
         keys = sorted({m["prompt_key"] for m in meta})
         epochs = int(tcfg["epochs"])
         show = sorted({0, min(pcfg.av_start_epoch, epochs - 1)})
-        plans = {e: P.plan_epoch(pcfg, source, e, world, datasets=names, prompt_keys=keys,
+        plans = {e: pipeline.plan_epoch(pcfg, source, e, world, datasets=names, prompt_keys=keys,
                                  dataset_names=present) for e in show}
         steps0 = len(plans[0])
         if steps0 == 0:
@@ -613,7 +613,7 @@ def dry_run(cfg, world, stand_in=False, out=sys.stdout):
             + " ".join(f"{v:.2e}" for v in lrs))
         for e, steps in plans.items():
             say(f"[dry-run] epoch {e}: {len(steps)} steps"
-                f"{' (audio-visual data in)' if P.av_active(e, pcfg.av_start_epoch) else ''}")
+                f"{' (audio-visual data in)' if pipeline.av_active(e, pcfg.av_start_epoch) else ''}")
             for r in range(world):
                 kinds = Counter("audio_visual" if s[r].has_audio else s[r].kind for s in steps)
                 samples = sum(len(s[r].rows) for s in steps)

@@ -18,7 +18,7 @@ import math
 import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
 
-from ..geometry import lorentz as L
+from ..geometry import lorentz
 from .av_fusion import SelectiveAudioVisualFusion
 from .backbones.dinov3 import INTERMEDIATE_LAYERS, build_dinov3, canonical_variant
 from .decoder import DecoderStage, SELayer, conv_norm_act, resize_like
@@ -100,11 +100,11 @@ class AAMHead(nn.Cell):
         """The per-frame part: hyperbolic embeddings and the decoder on P₁..P₄ of n frames
         with their prompt rows (n, D_t) → logits (n, 1, h·8, w·8), z_img, z_txt, z_anc, c."""
         layer_1, layer_2, layer_3, layer_4 = layers
-        curv = L.clamp_log_curv(self.curv)
+        curv = lorentz.clamp_log_curv(self.curv)
         n = layer_4.shape[0]
-        z_img = L.encode(self.visual_proj(ops.mean(layer_4, (2, 3))), self.visual_alpha, curv)
-        z_txt = L.encode(self.textual_proj(text_emb), self.textual_alpha, curv)
-        z_anc = ops.broadcast_to(L.encode(self.none_anchor_tan, self.textual_alpha, curv),
+        z_img = lorentz.encode(self.visual_proj(ops.mean(layer_4, (2, 3))), self.visual_alpha, curv)
+        z_txt = lorentz.encode(self.textual_proj(text_emb), self.textual_alpha, curv)
+        z_anc = ops.broadcast_to(lorentz.encode(self.none_anchor_tan, self.textual_alpha, curv),
                                  (n, self.none_anchor_tan.shape[-1]))
 
         d = self.start_proj(layer_4)

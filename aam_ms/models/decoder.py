@@ -8,7 +8,7 @@ Skip fusion: SiLU(GN₈(Conv₁ₓ₁([d; skip]))) then SE: x · σ(W₂ ReLU(W�
 """
 from mindspore import nn, ops
 
-from .. import kernels as K
+from .. import kernels
 from .hyperbolic import HyperbolicMultiScaleSpatialOperator, HyperbolicScaleGating
 from .projections import conv2d, group_norm
 
@@ -33,7 +33,7 @@ class DecoderStage(nn.Cell):
         y = self.ms_op(x, z_cond)
         weights, _ = self.scale_gate(text_emb, z_cond)
         y = self.ms_op.fuse(y, weights)
-        r = K.lorentz_dist_to_origin(z_cond, self.scale_gate.map.current_curv())
+        r = kernels.lorentz_dist_to_origin(z_cond, self.scale_gate.map.current_curv())
         lam = (0.1 + 0.4 * ops.clamp(r, 0.0, 1.0)).reshape(-1, 1, 1, 1)
         return ops.relu(x + lam * y)
 

@@ -11,8 +11,8 @@ For decoder features x (B, C, H, W), text t and condition point z_cond = z_txt:
 import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
 
-from .. import kernels as K
-from ..geometry import lorentz as L
+from .. import kernels
+from ..geometry import lorentz
 from .hyperbolic import (GlobalLorentzMap, HyperbolicMultiScaleSpatialOperator,
                          HyperbolicScaleGating)
 from .projections import conv2d, layer_norm
@@ -50,10 +50,10 @@ class GaussianBiasHead(nn.Cell):
         sy = shp[..., 3, None, None] * 0.5 + 0.05
 
         z_img = self.global_map.to_hyp(self.img_to_hyp_tan(ops.mean(x, (2, 3))))
-        d_it = K.lorentz_paired_dist(z_img, z_cond, curv).reshape(-1, 1)
-        r_img = K.lorentz_dist_to_origin(z_img, curv).reshape(-1, 1)
-        r_cond = K.lorentz_dist_to_origin(z_cond, curv).reshape(-1, 1)
-        joint = ops.concat((L.log_map0(z_img, curv), L.log_map0(z_cond, curv), d_it, r_img, r_cond),
+        d_it = kernels.lorentz_paired_dist(z_img, z_cond, curv).reshape(-1, 1)
+        r_img = kernels.lorentz_dist_to_origin(z_img, curv).reshape(-1, 1)
+        r_cond = kernels.lorentz_dist_to_origin(z_cond, curv).reshape(-1, 1)
+        joint = ops.concat((lorentz.log_map0(z_img, curv), lorentz.log_map0(z_cond, curv), d_it, r_img, r_cond),
                            -1)
         amp = ops.sigmoid(self.amp_mlp(joint))[:, :, None, None]
 

@@ -19,8 +19,8 @@ import mindspore as ms
 import numpy as np
 from mindspore import Parameter, Tensor, nn, ops
 
-from .. import kernels as K
-from ..geometry import lorentz as L
+from .. import kernels
+from ..geometry import lorentz
 from .projections import conv2d, layer_norm
 
 SANITIZE_EPS = 1e-4      # time-coordinate floor above 1/√c
@@ -45,7 +45,7 @@ def lorentz_sanitize(z, curv, eps=SANITIZE_EPS, max_val=SANITIZE_MAX):
 
 def _clip_norm(x, max_norm):
     """x · min(‖x‖, max)/‖x‖ over the last axis, ‖x‖ floored at 1e-6."""
-    n = ops.clamp(L.norm(x, True), min=MAP_NORM_FLOOR)
+    n = ops.clamp(lorentz.norm(x, True), min=MAP_NORM_FLOOR)
     return x * (ops.clamp(n, max=max_norm) / n)
 
 
@@ -59,15 +59,15 @@ class _LorentzMapBase(nn.Cell):
         self.max_norm = max_norm
 
     def current_curv(self):
-        return L.clamp_log_curv(self.curv)
+        return lorentz.clamp_log_curv(self.curv)
 
 
 class GlobalLorentzMap(_LorentzMapBase):
     """(N, D) tangent vectors → Lorentz points exp₀(clip₈(e^α v))."""
 
     def to_hyp(self, x_tan):
-        x = _clip_norm(x_tan * L.clamp_alpha(self.alpha), self.max_norm)
-        return L.exp_map0(x, self.current_curv())
+        x = _clip_norm(x_tan * lorentz.clamp_alpha(self.alpha), self.max_norm)
+        return lorentz.exp_map0(x, self.current_curv())
 
 
 class PixelLorentzMap(_LorentzMapBase):
@@ -75,12 +75,12 @@ class PixelLorentzMap(_LorentzMapBase):
 
     def to_hyp(self, x_euc):
         x = ops.transpose(x_euc, (0, 2, 3, 1))
-        x = _clip_norm(x * L.clamp_alpha(self.alpha), self.max_norm)
-        return ops.transpose(L.exp_map0(x, self.current_curv()), (0, 3, 1, 2))
+        x = _clip_norm(x * lorentz.clamp_alpha(self.alpha), self.max_norm)
+        return ops.transpose(lorentz.exp_map0(x, self.current_curv()), (0, 3, 1, 2))
 
     def to_tan(self, z_hyp):
         z = ops.transpose(z_hyp, (0, 2, 3, 1))
-        return ops.transpose(L.log_map0(z, self.current_curv()), (0, 3, 1, 2))
+        return ops.transpose(lorentz.log_map0(z, self.current_curv()), (0, 3, 1, 2))
 
 
 class HyperbolicConditionGate(nn.Cell):
@@ -92,7 +92,7 @@ class HyperbolicConditionGate(nn.Cell):
                                      nn.Sigmoid())
 
     def construct(self, z_cond, curv):
-        r = K.lorentz_dist_to_origin(z_cond, curv).reshape(-1, 1)
+        r = kernels.lorentz_dist_to_origin(z_cond, curv).reshape(-1, 1)
         return self.mlp(r)[:, :, None, None]
 
 
@@ -110,7 +110,7 @@ class HyperbolicScaleGating(nn.Cell):
     def construct(self, text_emb, z_cond):
         base = ops.softplus(self.scale_mlp(text_emb))
         anchors = self.map.to_hyp(self.scale_anchors_tan)
-        d = K.lorentz_pairwise_dist(z_cond, anchors, self.map.current_curv())
+        d = kernels.lorentz_pairwise_dist(z_cond, anchors, self.map.current_curv())
         w_hyp = ops.softmax(-d, -1)
         return base * (1.0 + w_hyp), w_hyp
 
@@ -147,7 +147,7 @@ class HyperbolicMultiScaleSpatialOperator(nn.Cell):
         z_pix = lorentz_sanitize(self.map.to_hyp(x_euc), curv)
         gate = 0.5 * ops.tanh(self.cond_gate(z_cond, curv))
         x_tan = self.map.to_tan(z_pix)
-        n = ops.clamp(L.norm(x_tan, True), min=MAP_NORM_FLOOR)
+        n = ops.clamp(lorentz.norm(x_tan, True), min=MAP_NORM_FLOOR)
         x_tan = x_tan * ops.clamp(OPERATOR_MAX_NORM / n, max=1.0)
         x_tan = x_tan * (1.0 + gate)
         z_pix = lorentz_sanitize(self.map.to_hyp(x_tan), curv)
