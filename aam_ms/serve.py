@@ -65,24 +65,23 @@ def _caption(rgb, text):
     return np.concatenate([band, rgb], 0)
 
 
-def _side_by_side(tiles, gap=6):
-    h = max(t.shape[0] for t in tiles)
-    pad = [np.pad(t, ((0, h - t.shape[0]), (0, 0), (0, 0)), constant_values=255) for t in tiles]
-    sep = np.full((h, gap, 3), 255, np.uint8)
+def _concat(tiles, axis, gap=6):
+    """Tiles side by side (``axis=1``) or stacked (``axis=0``), padded white to the largest
+    extent across the other axis, with a ``gap``-pixel white separator."""
+    other = 1 - axis
+    size = max(t.shape[other] for t in tiles)
+    pad = []
+    for t in tiles:
+        widths = [(0, 0)] * 3
+        widths[other] = (0, size - t.shape[other])
+        pad.append(np.pad(t, widths, constant_values=255))
+    sep_shape = [0, 0, 3]
+    sep_shape[axis], sep_shape[other] = gap, size
+    sep = np.full(sep_shape, 255, np.uint8)
     out = [pad[0]]
     for t in pad[1:]:
         out += [sep, t]
-    return np.concatenate(out, 1)
-
-
-def _stack(rows, gap=6):
-    w = max(r.shape[1] for r in rows)
-    pad = [np.pad(r, ((0, 0), (0, w - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
-    sep = np.full((gap, w, 3), 255, np.uint8)
-    out = [pad[0]]
-    for r in pad[1:]:
-        out += [sep, r]
-    return np.concatenate(out, 0)
+    return np.concatenate(out, axis)
 
 
 def _fit(rgb, width=360):
@@ -165,7 +164,7 @@ class Predictor:
         show = {"overlay": "overlay_1.jpg", "map": "map_1.png"}
         if len(texts) == 2:
             tiles = [_caption(_fit(o), f"{k + 1}: {t}") for k, (o, t) in enumerate(zip(overlays, texts))]
-            write_bytes(os.path.join(out, "compare.jpg"), _encode(".jpg", _side_by_side(tiles)))
+            write_bytes(os.path.join(out, "compare.jpg"), _encode(".jpg", _concat(tiles, 1)))
             show["compare"] = "compare.jpg"
         return {"kind": "image", "size": list(rgb.shape[:2]), "show": show}
 
@@ -205,8 +204,8 @@ class Predictor:
                 video.abort()
                 raise
             written = video.close()
-            rows.append(_caption(_side_by_side(ov_row), f"{k + 1}: {text}"))
-            map_rows.append(_side_by_side(map_row))
+            rows.append(_caption(_concat(ov_row, 1), f"{k + 1}: {text}"))
+            map_rows.append(_concat(map_row, 1))
             if k == 0:
                 write_bytes(os.path.join(out, "overlay_1.jpg"), _encode(".jpg", rows[0]))
                 write_bytes(os.path.join(out, "map_1.png"), _encode(".png", map_rows[0]))
@@ -214,7 +213,7 @@ class Predictor:
         show = {"overlay": "overlay_1.jpg", "map": "map_1.png",
                 "video": os.path.relpath(first["path"], out)}
         if len(texts) == 2:
-            write_bytes(os.path.join(out, "compare.jpg"), _encode(".jpg", _stack(rows)))
+            write_bytes(os.path.join(out, "compare.jpg"), _encode(".jpg", _concat(rows, 0)))
             show["compare"] = "compare.jpg"
         return {"kind": "video", "frames": len(frames), "fps": fps, "audio": bool(audio),
                 "truncated": len(frames) == self.max_frames, "codec": first["codec"],
