@@ -10,6 +10,7 @@ import pytest
 from aam_ms.data import io, synth
 from aam_ms.data import pipeline as P
 from aam_ms.data import to_mindrecord as tm
+from aam_ms.data import transforms
 from aam_ms.data.manifest import read_manifest
 from fixtures_datasets import every_frame_plan
 
