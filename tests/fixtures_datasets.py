@@ -4,6 +4,7 @@ Each ``make_<layout>(root)`` writes the layout under ``root`` and returns a dict
 expected ``counts`` ({split: records}) and the relative path of the one deliberately
 corrupted file (``bad``: a truncated JPEG or a zero-byte PNG), or None.
 """
+import hashlib
 import os
 
 import cv2
@@ -271,4 +272,16 @@ def every_frame_plan(source, split, batch=4, clip_len=4):
         av = meta[frames[0]]["modality"] == "audio_visual"
         out += [planned("video", [frames[i:i + clip_len]], av)
                 for i in range(0, len(frames), clip_len)]
+    return out
+
+
+def tree_hash(root):
+    """{relative path: sha256} of every file under ``root``: equal before and after a tool run
+    proves the tool changed nothing the user owns."""
+    out = {}
+    for d, _, files in os.walk(root):
+        for f in files:
+            p = os.path.join(d, f)
+            with open(p, "rb") as fh:
+                out[os.path.relpath(p, root)] = hashlib.sha256(fh.read()).hexdigest()
     return out

@@ -1,6 +1,5 @@
 """Config validation: YAML keys checked like --set (did-you-mean hints), typed --set values,
 binary files, relative data paths against the config's folder; one line, exit 2, no change."""
-import hashlib
 import os
 import subprocess
 import sys
@@ -11,20 +10,12 @@ import pytest
 from aam_ms import train
 from aam_ms.config import ConfigError, Open, apply_overrides, load_config
 from aam_ms.session import resolve_config
+from fixtures_datasets import tree_hash  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = REPO / "configs" / "aam_tiny.yaml"
 TRAIN = REPO / "configs" / "train_synth_tiny.yaml"
 
-
-def tree_hash(root):
-    out = {}
-    for d, _, files in os.walk(root):
-        for f in files:
-            p = os.path.join(d, f)
-            with open(p, "rb") as fh:
-                out[os.path.relpath(p, root)] = hashlib.sha256(fh.read()).hexdigest()
-    return out
 
 
 @pytest.mark.parametrize("text,words", [

@@ -1,6 +1,5 @@
 """export: MindIR round trip (same and fresh process ≤ 1e-5, and = the inference engine), no
 .so path, video + audio mode; --out DIR; refused outputs (exit 2 before any work, no change)."""
-import hashlib
 import json
 import os
 import subprocess
@@ -12,6 +11,7 @@ import numpy as np
 import pytest
 
 from aam_ms import export as X
+from fixtures_datasets import tree_hash  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = str(REPO / "configs" / "aam_tiny.yaml")
@@ -102,15 +102,6 @@ def test_video_audio_export(tiny):
     assert np.all((p > 0) & (p < 1))
 
 
-def _tree_hash(root):
-    out = {}
-    for dirpath, _, files in os.walk(root):
-        for f in files:
-            p = os.path.join(dirpath, f)
-            with open(p, "rb") as fh:
-                out[os.path.relpath(p, root)] = hashlib.sha256(fh.read()).hexdigest()
-    return out
-
 
 def test_refused_outputs(tiny, tmp_path):
     """An existing file, a read-only place, --audio without video: exit 2, one line, before the
@@ -123,7 +114,7 @@ def test_refused_outputs(tiny, tmp_path):
         (tmp_path / "ro").mkdir()
         os.chmod(tmp_path / "ro", 0o555)
         read_only = str(tmp_path / "ro" / "m.mindir")
-    before = _tree_hash(tmp_path)
+    before = tree_hash(tmp_path)
     for extra, words in (
             (["--out", str(tmp_path / "model.mindir")], f"--out: {tmp_path / 'model.mindir'} "
                                                         "already exists"),
@@ -136,7 +127,7 @@ def test_refused_outputs(tiny, tmp_path):
         last = r.stderr.strip().splitlines()[-1]
         assert last.startswith("aam-export: error: ") and words in last, last
         assert "Traceback" not in r.stderr and r.stdout == ""
-        assert _tree_hash(tmp_path) == before
+        assert tree_hash(tmp_path) == before
         print(f"refused in {took:.1f} s: {last}")
     if os.geteuid() != 0:
         os.chmod(tmp_path / "ro", 0o755)

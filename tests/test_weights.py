@@ -6,7 +6,6 @@ through ``python -m aam_ms.convert`` (in process, through ``cli.run``) and ``loa
 the folder is hashed before and after. Also: ``convert aam --reverse`` on a trained-style
 checkpoint (with optimizer state) round-trips exactly and keeps 0-d tensors 0-d.
 """
-import hashlib
 import os
 import subprocess
 import sys
@@ -21,19 +20,10 @@ from aam_ms import weights
 from aam_ms.cli import UserError, run
 from aam_ms.convert.__main__ import main as convert_main
 from aam_ms.models.registry import create_model
+from fixtures_datasets import tree_hash  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
-
-def tree_hash(root):
-    """{relative path: sha256} of every file under ``root``."""
-    out = {}
-    for d, _, files in os.walk(root):
-        for f in files:
-            p = os.path.join(d, f)
-            with open(p, "rb") as fh:
-                out[os.path.relpath(p, root)] = hashlib.sha256(fh.read()).hexdigest()
-    return out
 
 
 class _Evil:
