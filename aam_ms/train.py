@@ -197,7 +197,7 @@ class TrainStep:
         hyper_map = ms.ops.HyperMap()    # one op over all tensors (a loop would nest too deep)
         union = None
         if reducer is not None:       # a tensor reached on any rank gets the mean gradient
-            union = ms.ops.AllReduce(ms.ops.ReduceOp.MAX)
+            union = ms.ops.AllReduce(ms.ops.ReduceOp.SUM)    # (CPU all-reduce has SUM only)
 
         def step(x, text, gt, audio, negative, reached, lr):
             ms.ops.assign(optimizer.lr, lr)        # the schedule's value (see optim.AdamW)
