@@ -3,7 +3,8 @@
 Every entry point ends with ``sys.exit(cli.run(main))``. A ``UserError`` (bad file, bad flag,
 bad config value, refused output folder) prints ``<prog>: error: <message>`` and exits 2; no
 traceback reaches the user unless ``--debug`` is given (or ``AAM_DEBUG=1``). Ctrl-C exits 130
-after the tool's own ``finally`` blocks have removed their temp files.
+after the tool's own ``finally`` blocks have removed their temp files. MindSpore's failure
+dumps (``rank_0/om/analyze_fail.ir``) go to the user cache folder, not the current directory.
 """
 import os
 import sys
@@ -20,6 +21,8 @@ def run(main, argv=None, prog=None):
     debug = "--debug" in argv or os.environ.get("AAM_DEBUG") == "1"
     argv = [a for a in argv if a != "--debug"]
     prog = prog or os.path.basename(sys.argv[0] or "aam")
+    from .resources import cache_root
+    os.environ.setdefault("MS_OM_PATH", os.path.join(cache_root(), "mindspore"))
     try:
         rc = main(argv)
         return 0 if rc is None else rc

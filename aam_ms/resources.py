@@ -1,10 +1,12 @@
-"""Files the package ships beside its code: the configs and the C++ sources of the CPU kernels.
+"""Files the package ships beside its code (the configs, the C++ sources of the CPU kernels)
+and the one user cache folder everything it builds lives in (:func:`cache_root`).
 
 In a checkout they live at the top level (``configs/``, ``ascend_kernels/cpu/``). An installed
 package carries them as package data, ``aam_ms/configs`` and ``aam_ms/kernel_sources``
 (``setup.py`` maps the two folders there). Both are found through ``importlib.resources``; the
 checkout's folders are the fallback when the package is run from source.
 """
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -46,3 +48,14 @@ def config_path(name):
 def kernel_source(name):
     """Path of the CPU-twin source ``<name>.cc`` (it may not exist; the builder reports that)."""
     return data_dir("kernel_sources") / f"{name}.cc"
+
+
+def cache_root():
+    """``$AAM_CACHE_DIR``, else ``$XDG_CACHE_HOME/aam-ms``, else ``~/.cache/aam-ms``: prompt
+    embeddings, built CPU kernels, compiled graphs and MindSpore's failure dumps, never the
+    current directory."""
+    if os.environ.get("AAM_CACHE_DIR"):
+        return os.path.abspath(os.path.expanduser(os.environ["AAM_CACHE_DIR"]))
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = xdg if xdg and os.path.isabs(xdg) else os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "aam-ms")

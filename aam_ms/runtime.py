@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .resources import cache_root
+
 DEVICES = {"cpu": "CPU", "ascend": "Ascend", "gpu": "GPU"}
 BACKENDS = {"CPU": "mccl", "Ascend": "hccl", "GPU": "nccl"}
 
@@ -52,11 +54,11 @@ def set_cpu_threads(n=None):
 
 
 def compile_cache_dir(*key):
-    """``$AAM_COMPILE_CACHE`` (or ``~/.cache/aam_ms/graphs``) / a hash of ``key`` and the
+    """``$AAM_COMPILE_CACHE`` (or ``<cache_root>/graphs``) / a hash of ``key`` and the
     MindSpore version."""
     import mindspore as ms
     root = os.environ.get("AAM_COMPILE_CACHE")
-    root = Path(root).expanduser() if root else Path.home() / ".cache" / "aam_ms" / "graphs"
+    root = Path(root).expanduser() if root else Path(cache_root()) / "graphs"
     digest = hashlib.sha256(repr((key, ms.__version__)).encode()).hexdigest()[:16]
     return root / digest
 

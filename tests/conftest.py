@@ -8,11 +8,15 @@ set itself, so another set in the same format runs through all of them.
 import json
 import os
 import re
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+# MindSpore's failure dumps (rank_0/om/analyze_fail.ir) of in-process tests: not the checkout
+os.environ.setdefault("MS_OM_PATH", tempfile.mkdtemp(prefix="aam-tests-msdump-"))
 
 GOLDEN_DIR = Path(__file__).resolve().parents[2] / "shared" / "golden"
 GOLDEN_NPZ = Path(os.environ.get("AAM_GOLDEN_NPZ", GOLDEN_DIR / "aam_official_vits16_wr1.npz"))

@@ -485,6 +485,28 @@ class _Tok:
         return ids
 
 
+def test_mindspore_failure_dumps_stay_out_of_the_cwd(tmp_path):
+    """A graph that fails to compile makes MindSpore write ``rank_0/om/analyze_fail.ir``; under
+    any of our tools that goes to the user cache folder, not into the user's current folder."""
+    tool = tmp_path / "tool.py"
+    tool.write_text(
+        "import sys\nimport numpy as np\nimport mindspore as ms\nfrom aam_ms import cli\n\n"
+        "def main(argv):\n    ms.set_context(mode=ms.GRAPH_MODE)\n"
+        "    f = ms.grad(lambda a: ms.ops.sin(a).sum())\n"
+        "    f(ms.Tensor(np.ones(3, np.float32)))\n\n"
+        "sys.exit(cli.run(main))\n")
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "MS_OM_PATH"}
+    env.update(AAM_CACHE_DIR=str(tmp_path / "cache"), GLOG_v="3",
+               PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    r = subprocess.run([sys.executable, str(tool)], cwd=cwd, env=env, capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode != 0 and "analyze_fail.ir" in r.stderr, r.stderr[-2000:]
+    assert list(cwd.iterdir()) == []
+    assert (tmp_path / "cache" / "mindspore" / "rank_0" / "om" / "analyze_fail.ir").is_file()
+
+
 def test_prompt_cache_lives_in_the_user_cache_folder(tmp_path, monkeypatch, capsys):
     from aam_ms.text import prompt_cache as pc
     monkeypatch.chdir(tmp_path)

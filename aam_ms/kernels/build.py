@@ -4,7 +4,7 @@ The sources are package data (:func:`aam_ms.resources.kernel_source`), so an ins
 builds them too; the libraries go to a user cache, never into the package folder. A twin
 ``<name>.cc`` is compiled to ``<cache>/<name>-<hash>.so``, where ``hash`` covers the source
 text and the compiler command; the cache is ``$AAM_KERNEL_CACHE`` or
-``~/.cache/aam_ms/kernels``. Concurrent builds (several ranks or test workers) serialise on a
+``<cache_root>/kernels``. Concurrent builds (several ranks or test workers) serialise on a
 file lock and publish the library by an atomic rename, so a reader never sees half a file.
 OpenMP is used when the compiler supports it, otherwise the build falls back to serial code.
 """
@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from ..resources import kernel_source
+from ..resources import cache_root, kernel_source
 
 BASE_FLAGS = ("-O3", "-shared", "-fPIC", "-std=c++17", "-ffp-contract=off")
 OPENMP_FLAGS = ("-fopenmp",)
@@ -27,9 +27,9 @@ class KernelBuildError(RuntimeError):
 
 
 def cache_dir():
-    """``$AAM_KERNEL_CACHE`` or ``~/.cache/aam_ms/kernels``."""
+    """``$AAM_KERNEL_CACHE`` or ``<cache_root>/kernels`` (:func:`aam_ms.resources.cache_root`)."""
     env = os.environ.get("AAM_KERNEL_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "aam_ms" / "kernels"
+    return Path(env).expanduser() if env else Path(cache_root()) / "kernels"
 
 
 def _compiler():

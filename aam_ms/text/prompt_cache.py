@@ -17,15 +17,7 @@ import sys
 import numpy as np
 
 from ..fileio import atomic_write
-
-
-def cache_root():
-    """``$AAM_CACHE_DIR``, else ``$XDG_CACHE_HOME/aam-ms``, else ``~/.cache/aam-ms``."""
-    if os.environ.get("AAM_CACHE_DIR"):
-        return os.path.abspath(os.path.expanduser(os.environ["AAM_CACHE_DIR"]))
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = xdg if xdg and os.path.isabs(xdg) else os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "aam-ms")
+from ..resources import cache_root
 
 
 def resolve_cache_dir(value=None):
