@@ -2,12 +2,16 @@
 // kernels run single-threaded and unvectorised (measured 8-17x slower than torch on the
 // ViT-L/16 448^2 shapes, docs/PERFORMANCE.md): exact (erf) GELU, its gradient and LayerNorm.
 //
-//   GeluErf:      y  = x * Phi(x),             Phi(x) = erfc(-x / sqrt 2) / 2
+//   GeluErf:      y  = x * Phi(x),             Phi(x) = (1 + erf(x / sqrt 2)) / 2
 //   GeluErfGrad:  dx = dy * (Phi(x) + x * phi(x)),   phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
 //   LayerNorm:    y  = (x - mean) / sqrt(var + eps) * gamma + beta   over the last axis
 //
 // erfc(u), u >= 0, is the Chebyshev fit of Numerical Recipes (erfcc, fractional error < 1.2e-7):
-//   t = 1 / (1 + u/2),  erfc(u) = t * exp(-u^2 + P(t));  erfc(-u) = 2 - erfc(u).
+//   t = 1 / (1 + u/2),  erfc(u) = t * exp(-u^2 + P(t));  erf(u) = 1 - erfc(u), erf(-u) = -erf(u).
+// Phi is formed from erf rounded to float32, as the native op and torch do: for x < 0 it moves in
+// steps of 2^-25 and is exactly 0 below x ~ -5.4. (Phi = erfc(-x / sqrt 2) / 2 is more accurate
+// there, but it is not what the released network computes: on a video clip those tail values
+// moved the training gradients of the head by up to 5e-3 relative.)
 // exp is Cephes' expf (range reduction by ln 2, degree-6 polynomial; relative error ~1e-7),
 // written as plain arithmetic so the compiler vectorises the loops (an AVX2 clone is selected at
 // load time where the CPU has it). Rows / element blocks are split over OpenMP threads
@@ -78,11 +82,11 @@ inline float ErfcPos(float u) {
   return t * ExpF(p - u * u);
 }
 
-// Phi(x) = erfc(-x / sqrt 2) / 2.
+// Phi(x) = (1 + erf(x / sqrt 2)) / 2, erf(|u|) = 1 - erfc(|u|) rounded to float32 first.
 inline float Phi(float x) {
   const float u = x * 0.70710678118654752f;
-  const float e = 0.5f * ErfcPos(u < 0.0f ? -u : u);
-  return x >= 0.0f ? 1.0f - e : e;
+  const float erfAbs = 1.0f - ErfcPos(u < 0.0f ? -u : u);
+  return 0.5f * (1.0f + (x >= 0.0f ? erfAbs : -erfAbs));
 }
 
 __attribute__((target_clones("avx2", "default")))

@@ -4,7 +4,8 @@ MindSpore 2.7's CPU ``GeLU`` and ``LayerNorm`` kernels run on one thread without
 ViT-L/16 448² shapes they take 8–17× torch's time and ≈ 30 % of the backbone
 (``docs/PERFORMANCE.md``). ``ascend_kernels/cpu/vit_cpu.cc`` computes the same functions,
 
-    GELU(x) = x·Φ(x),  Φ(x) = ½ erfc(−x/√2)        (exact GELU, not the tanh form)
+    GELU(x) = x·Φ(x),  Φ(x) = ½(1 + erf(x/√2))     (exact GELU, not the tanh form; erf
+                                                    rounded to float32 as native / torch)
     LN(x)   = (x − μ)/√(σ² + ε)·γ + β              (last axis)
 
 as ``ops.Custom(func_type="aot")`` operators built on first use with g++ (``aam_ms.kernels.
