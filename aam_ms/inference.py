@@ -44,6 +44,7 @@ from .data import transforms
 from .resources import config_path
 
 AUDIO_WINDOW_S = 2.0
+HEAD_CHUNK = 1        # frames per decoder graph call in GRAPH mode (Engine.head_chunk)
 
 
 # ----------------------------------------------------------------------------- windows
@@ -102,26 +103,56 @@ def _model_functions(model):
 
     def head(f1, f2, f3, f4, text, audio, clip_len, hh, ww):
         return model.decode((f1, f2, f3, f4), hh, ww, text, audio, clip_len)[0]
-    return backbone, head
+
+    def levels(f1, f2, f3, f4, audio, clip_len, ph, pw):
+        return model.head.levels((f1, f2, f3, f4), ph, pw, audio, clip_len)[0]
+
+    def frames(p1, p2, p3, p4, text, hh, ww):
+        return model.decode_frames((p1, p2, p3, p4), hh, ww, text)[0]
+    return backbone, head, levels, frames
+
+
+def _eager(fn):
+    """``fn`` run op by op (PyNative) also in a GRAPH-mode context: eager execution frees each
+    intermediate after its last use, whereas a compiled graph keeps the memory of all of them
+    (on CPU, ≈ 0.22 GiB per frame for the FPD of ``aam_vitl16`` at 448²)."""
+    def run(*args):
+        import mindspore as ms
+        mode = ms.get_context("mode")
+        if mode == ms.PYNATIVE_MODE:
+            return fn(*args)
+        ms.set_context(mode=ms.PYNATIVE_MODE)
+        try:
+            return fn(*args)
+        finally:
+            ms.set_context(mode=mode)
+    return run
 
 
 def _compiled(model, graph):
-    """(backbone, head, shape keys) of a model. ``head`` is ``model.decode`` on cached levels
-    → pred (N, 1, H, W), taking the four levels as separate tensors (a tuple argument of
-    ``ms.jit`` is a constant: one graph per call) and constant ints (one graph per shape key).
-    The ``ms.jit`` functions are made once per model, so every Engine on it reuses the graphs
-    already compiled; they carry the model's AMP strategy (:mod:`aam_ms.amp`)."""
+    """(backbone, head, levels, frames, shape keys) of a model. ``head`` is ``model.decode``
+    on cached levels → pred (N, 1, H, W); ``levels`` (``head.levels``: projections, FPD,
+    fusion) and ``frames`` (``model.decode_frames``, the per-frame decoder) are the same head
+    in two parts, for decoding a long clip in chunks of frames; in GRAPH on CPU, ``levels``
+    runs eagerly (:func:`_eager`). The functions take the levels as separate tensors (a tuple
+    argument of ``ms.jit`` is a constant: one graph per call) and constant ints (one graph per
+    shape key). They are made once per model, so every Engine on it reuses the graphs already
+    compiled; they carry the model's AMP strategy (:mod:`aam_ms.amp`)."""
     import mindspore as ms
     per_model = _COMPILED.setdefault(model, {})
     if graph not in per_model:
-        backbone, head = _model_functions(model)
+        fns = _model_functions(model)
         if graph:
             from .amp import strategy
             amp = strategy(model)
             if amp is not None:
-                backbone.amp_strategy = head.amp_strategy = amp
-            backbone, head = ms.jit(backbone), ms.jit(head)
-        per_model[graph] = (backbone, head, set())
+                for fn in fns:
+                    fn.amp_strategy = amp
+            backbone, head, levels, frames = fns
+            cpu = ms.get_context("device_target") == "CPU"
+            fns = (ms.jit(backbone), ms.jit(head), _eager(levels) if cpu else ms.jit(levels),
+                   ms.jit(frames))
+        per_model[graph] = (*fns, set())
     return per_model[graph]
 
 
@@ -131,11 +162,16 @@ class Engine:
     ``graph`` (default: the context's mode is GRAPH) compiles the backbone and the head once
     per input shape with ``ms.jit``; ``frame_batch`` runs the backbone over at most that many
     frames at a time (memory; the backbone has no cross-frame term, so results are unchanged).
-    ``compilations`` counts the head graphs built so far for this model (they are shared by
-    every Engine on the same model).
+    ``head_chunk`` (default :data:`HEAD_CHUNK` in GRAPH, none in PYNATIVE) decodes more frames
+    than that as ``head.levels`` over all of them (eagerly on CPU), then the per-frame decoder on
+    chunks of ``head_chunk`` frames, one compiled graph called per chunk. A compiled graph
+    keeps the memory of every intermediate it computes, so this bounds the head's memory to
+    one chunk of the decoder plus the eager clip-level part (the decoder has no cross-frame
+    term: results are unchanged). ``compilations`` counts the head graphs built so far for
+    this model (they are shared by every Engine on the same model).
     """
 
-    def __init__(self, session, graph=None, frame_batch=None):
+    def __init__(self, session, graph=None, frame_batch=None, head_chunk=None):
         import mindspore as ms
         self.session = session
         self.model = session.model
@@ -145,8 +181,10 @@ class Engine:
         if graph is None:
             graph = ms.get_context("mode") == ms.GRAPH_MODE
         self.graph = bool(graph)
+        self.head_chunk = head_chunk if head_chunk is not None else (HEAD_CHUNK if graph else 0)
         _apply_amp(self.model, session.cfg)
-        self._backbone, self._head, self._keys = _compiled(self.model, self.graph)
+        (self._backbone, self._head, self._levels, self._frames,
+         self._keys) = _compiled(self.model, self.graph)
         self._to_input = transforms.to_model_input
         self._prompts = {}
 
@@ -196,12 +234,26 @@ class Engine:
     def decode(self, feats, text, audio=None, clip_len=0, size=None):
         """Head on cached levels of N = B·T frames (B clips, frame-major; clip_len 0 = images),
         text (1 or B, D_t) / None, audio (B·T, D_a) or None → pred (N, 1, H, W)."""
+        import mindspore as ms
+        from mindspore import ops
         hh, ww = size or self.size
         n = feats[0].shape[0]
         b = n // clip_len if clip_len else n
         rows = self.model.frame_text(self._text(text), b, clip_len)
-        self._keys.add((tuple(tuple(f.shape) for f in feats), clip_len, hh, ww, audio is None))
-        return self._head(*feats, rows, audio, clip_len, hh, ww)
+        shapes = tuple(tuple(f.shape) for f in feats)
+        chunk = self.head_chunk
+        if not chunk or n <= chunk:
+            self._keys.add(("head", shapes, clip_len, hh, ww, audio is None))
+            return self._head(*feats, rows, audio, clip_len, hh, ww)
+        p = self.model.patch_size
+        layers = self._levels(*feats, audio, clip_len, hh // p, ww // p)
+        self._keys.add(("frames", tuple(tuple(v.shape[1:]) for v in layers), chunk, hh, ww))
+        preds = []
+        for s in range(0, n, chunk):      # the last chunk padded with its last frame: one graph
+            idx = ms.Tensor(np.minimum(np.arange(s, s + chunk), n - 1).astype(np.int32))
+            part = [ops.gather(v, idx, 0) for v in (*layers, rows)]
+            preds.append(self._frames(*part, hh, ww)[:min(chunk, n - s)])
+        return ops.concat(preds, 0)
 
     def clip(self, x, text=None, audio=None):
         """One pass over whole clips from cached features: x (B, T, 3, H, W) tensor (model

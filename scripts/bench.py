@@ -273,8 +273,9 @@ def _engine(model, size, frame_batch=None, graph=True):
 def _fullsize_one(name, t, size, warm, frame_batch, rss_limit_gib=20.0, graph=True):
     """(Subprocess body) saliency of one (1, T, 3, S, S) clip (T = 1: one image); prints one
     JSON object. ``frame_batch`` 0: one GRAPH pass ``model(x)``; k > 0: ``Engine.clip`` (the
-    backbone in micro-batches of k frames, features cached, one head pass ``AAM.decode`` over
-    all T frames, which equals one pass), in GRAPH or (``graph=False``) PYNATIVE."""
+    backbone in micro-batches of k frames, features cached, the head over all T frames: in
+    GRAPH ``head.levels`` eagerly and the decoder one frame per graph call, which equals one
+    pass), in GRAPH or (``graph=False``) PYNATIVE."""
     _rss_watchdog(rss_limit_gib)
     m = _model(name)
     x, text = _inputs(1, t, size) if (t > 1 or frame_batch) else _inputs(1, 0, size)
@@ -317,7 +318,8 @@ def bench_fullsize(rep, quick, repeat, ts=None, frame_batch=1, warm_max_t=8, rss
     """Latency per frame and peak RSS of one clip in a fresh process per T (GRAPH).
 
     T = 1 runs ``model(x)`` on one image; T > 1 runs the cached-feature path (backbone
-    ``frame_batch`` frames at a time, one head pass over T frames), which equals one pass.
+    ``frame_batch`` frames at a time, the head over the T frames as ``Engine.decode``), which
+    equals one pass.
     A warm second call is timed for T ≤ ``warm_max_t``; otherwise the single call includes
     graph compilation (``latency_includes_compile``). A child whose RSS passes
     ``rss_limit_gib`` stops itself and the line reports ``aborted_rss_gib``."""
@@ -635,7 +637,7 @@ def _peer_torch(variant, size, threads, reps, wdir, out):
 def _peer_full(name, size, t, reps):
     """(Subprocess) our whole network on one image (t = 1) or one t-frame clip, GRAPH, through
     ``aam_ms.inference.Engine``: the backbone frame by frame (features cached), then the head
-    ``AAM.decode`` over the clip. The backbone runs on min(t, reps + 1) frames (its cost is per
+    over the clip (``Engine.decode``). The backbone runs on min(t, reps + 1) frames (its cost is per
     frame); their features, repeated, fill the T-frame cache the head decodes (the shapes, hence
     time and memory, of a real clip). Reports the first pass (compile included; the frames not
     run are counted at the warm backbone time), the warm backbone per frame and the warm head
@@ -763,9 +765,10 @@ def bench_peer(rep, quick, repeat, peer_t=None):
                      ours_over_torch_backbone=_r(per_frame / torch_s, 3),
                      first_pass_s=_r(row["first_pass_s"], 2),
                      peak_rss_gib=_r(row["peak_rss_gib"], 2),
-                     method="GRAPH Engine: backbone per frame (cached) + AAM.decode over the clip;"
-                            " per frame = warm backbone + warm head / T; torch = transformers "
-                            "backbone only (the released head is not available here)")
+                     method="GRAPH Engine: backbone per frame (cached), head.levels over the "
+                            "clip (eager), decoder per frame; per frame = warm backbone + warm "
+                            "head / T; torch = transformers backbone only (the released head is "
+                            "not available here)")
         for impl in ("ms", "torch"):       # 1 thread, for the 2-thread speed-up
             measure(impl, 1)
         med = {}

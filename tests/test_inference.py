@@ -1,8 +1,8 @@
 """The inference engine on the tiny AAM (random weights with a strong FPD coupling so that
 windowing is visible): cached features reproduce the model (checked against the eager network
 once), windows reproduce the model run on their own pixels, images, audio, online streaming and
-bad settings. GRAPH engine: the compiled shapes (backbone on 1, 2, 4, 6 frames; head on T = 4 and
-images) are shared by the tests."""
+bad settings. GRAPH engine: the compiled shapes (backbone on 1, 2, 4, 6 frames; head on T = 4, 6 and
+images; the head in chunks of 4 frames on T = 6) are shared by the tests."""
 import numpy as np
 import pytest
 import mindspore as ms
@@ -149,6 +149,23 @@ def test_audio_windows(engine, frames, text):
     assert np.abs(got[4:] - w2[2:]).max() < EXACT
     silent = engine.predict_video(frames[:6], text, 4, 2)
     assert np.abs(got - silent).max() > 0.0           # the fusion sees the audio
+
+
+def test_head_in_chunks_equals_one_pass(engine, frames, text):
+    """GRAPH: ``head.levels`` over the clip, then the decoder on chunks of 4 frames (4 + 2, the
+    last padded), as separate graphs, equals one head pass, with and without audio."""
+    x = engine.prepare(frames).reshape(1, 6, 3, H, W)
+    audio = Tensor(engine.session.audio.embed_windows(
+        np.random.default_rng(4).standard_normal((6, 64 * 4)).astype(np.float32))[None])
+    one = Engine(engine.session, graph=True, head_chunk=0)
+    chunked = Engine(engine.session, graph=True, head_chunk=4)
+    assert chunked.head_chunk == 4 and one.head_chunk == 0
+    for a in (None, audio):
+        want = one.clip(x, text, a).asnumpy()
+        got = chunked.clip(x, text, a).asnumpy()
+        assert got.shape == want.shape == (1, 6, 1, H, W)
+        assert np.abs(got - want).max() < EXACT
+    assert np.abs(got - engine.model(x, Tensor(text), audio)[0].asnumpy()).max() < EXACT
 
 
 def test_resize_map():
