@@ -7,8 +7,10 @@ runs through the training path of ``aam_ms.train`` (:class:`TrainStep`: forward-
 forward with its three random parts off (as eval mode), loss, backward,
 :class:`aam_ms.optim.AdamW` with the released groups) in GRAPH mode, with native and custom kernels, for 3 steps on the same batch. Tolerances (issue 12):
 loss components 1e-5 relative; gradient norm / projection 1e-4 relative where above the stored
-noise floor (or within twice that noise: the reference's own float32 spread; a projection
-relative to max(|proj|, norm)), full small gradients 1e-4 relative to their scale; step-1 deltas 1e-4 relative;
+noise floor (or within twice that noise: the reference's own float32 spread; or within twice
+the measured float32 error of an ill-conditioned gradient, :data:`FLOAT32_ERROR`; a projection
+relative to max(|proj|, norm)), full small gradients 1e-4 relative to their scale (a reference
+at its noise floor: within twice that noise, absolute); step-1 deltas 1e-4 relative;
 step-3 delta norm / projection 1e-2 relative. Step 1 is also replayed element for element with
 torch's AdamW formula on our own gradient (the optimizer itself, exactly), and a step-1 delta
 outside 1e-4 is accepted only within the bound that the measured gradient error implies through
@@ -37,6 +39,21 @@ LOSS_KEYS = {"total": "total", "task": "task", "kld": "kld", "cc": "cc", "sim": 
 NORM, PROJ = 0, 3
 EPS = 1e-8              # AdamW eps of the released optimizer
 NOISE_FACTOR = 2.0      # accept |Δ| ≤ 2 × the stored float32 noise of the reference
+# Gradients whose float32 error is measured above GRAD_TOL (relative error of the released
+# formulas in float32 against float64 on the same inputs), accepted within NOISE_FACTOR × it:
+# - head.decoder_out.global_map.curv (0-d, |g| ≈ 2.7e-6): its terms cancel, total Σ|G·∂joint/∂c|
+#   = 4.2e-5 (log₀(exp₀(v)) and r(exp₀(v)) do not depend on c). On ts3_avvideo, with our inputs
+#   and cotangents of head.decoder_out's amp_mlp, the released formulas (acosh form of the
+#   distance to the origin) in torch float32 give 2.70306e-6 against 2.70399e-6 in float64
+#   (3.5e-4 relative; the asinh form: 2.6e-4, equal in float64); ours is 2.70406e-6 (2.6e-5).
+#   The stored noise of this row is 4.7e-10 (1.7e-4) on ts2_video but 9.8e-12 on ts3_avvideo,
+#   one sample below the 5e-10 spread that float32 evaluation measurably has.
+# - head.decoder_out.scale_gate.map.curv (0-d, |g| ≈ 4.5e-10): "1 to 2 % relative noise" (golden
+#   README); measured here 1.2–2.1e-2 against the reference in the three cases, each within 2× its
+#   stored noise. As |g| ≪ eps = 1e-8, Adam's update ≈ −lr·m̂/eps is linear in g, so its step-3
+#   delta keeps that relative error (ts3_avvideo, custom: 1.3e-2).
+FLOAT32_ERROR = {"head.decoder_out.global_map.curv": 3.5e-4,
+                 "head.decoder_out.scale_gate.map.curv": 2e-2}
 
 
 def _meta():
@@ -167,13 +184,15 @@ def _adam_step1_bounds(name, g, p0, lr, g_err):
     return float(np.sqrt((err * err).sum())), float((np.abs(r.astype(np.float64)) * err).sum())
 
 
-def _check_stats(label, got_rows, ref, noise, tol, worst, names, bounds=None):
+def _check_stats(label, got_rows, ref, noise, tol, worst, names, bounds=None, floors=None):
     """Norm and projection of every tensor within ``tol`` relative wherever the reference sits
     above its stored noise floor. The stored noise is the reference's own float32 spread under
     another reduction order (one sample): a difference within ``NOISE_FACTOR`` × that spread
     is accepted too, and counted (``<label>_in_noise``). ``bounds`` (per tensor, [norm, proj]):
     a difference within what the measured gradient error implies through Adam's normalisation
-    (:func:`_adam_step1_bounds`) is accepted and counted (``<label>_adam_conditioned``)."""
+    (:func:`_adam_step1_bounds`) is accepted and counted (``<label>_adam_conditioned``).
+    ``floors`` (name → measured relative float32 error, :data:`FLOAT32_ERROR`): a relative
+    difference within ``NOISE_FACTOR`` × it is accepted and counted (``<label>_float32``)."""
     bad = []
     for i, name in enumerate(names):
         for col in (NORM, PROJ):
@@ -184,10 +203,16 @@ def _check_stats(label, got_rows, ref, noise, tol, worst, names, bounds=None):
                 # a projection on a unit-variance random direction is off by about the norm of
                 # the error, so its relative error is taken against max(|proj|, norm)
                 r = min(r, abs(got_rows[i][col] - ref[i, col]) / ref[i, NORM])
-            if r > worst.get(label, (0, ""))[0]:
-                worst[label] = (r, f"{name}[{'norm' if col == NORM else 'proj'}]")
+            where = f"{name}[{'norm' if col == NORM else 'proj'}]"
+            worst[label] = max(worst.get(label, (0, "")), (r, where))
+            if r <= tol:        # the worst of the rows that meet the relative tolerance itself
+                worst[label + "_rel"] = max(worst.get(label + "_rel", (0, "")), (r, where))
             if r > tol and abs(got_rows[i][col] - ref[i, col]) <= NOISE_FACTOR * noise[i, col]:
                 k = label + "_in_noise"
+                worst[k] = (worst.get(k, (0, ""))[0] + 1, "tensors")
+                continue
+            if tol < r <= NOISE_FACTOR * (floors or {}).get(name, 0.0):
+                k = label + "_float32"
                 worst[k] = (worst.get(k, (0, ""))[0] + 1, "tensors")
                 continue
             if r > tol and bounds is not None and \
@@ -201,35 +226,9 @@ def _check_stats(label, got_rows, ref, noise, tol, worst, names, bounds=None):
     assert not bad, f"{label}: {len(bad)} over {tol:g}: " + "; ".join(bad[:8])
 
 
-# Still open on the public set (issue 12), measured on the committed code; expected to fail
-# until fixed. They are not run by default (about 6 min of CI); AAM_TRAIN_GOLDEN_ALL=1 runs
-# them, reported as XFAIL (a fix shows as XPASS). Another golden set runs strictly: these names
-# only match the public set's cases.
-KNOWN_OPEN = {
-    ("ts1_image", "custom"): "step-3 projections of 3 head tensors 1.1-1.2e-2 relative (tol 1e-2)",
-    ("ts2_video", "native"): "head.motion_modules.2.sal_obs_head.bias: gradient exactly 0 in the "
-                             "reference (softmax shift invariance), float noise here; needs an "
-                             "absolute tolerance",
-    ("ts2_video", "custom"): "169 gradient projections over 1e-4 (up to 1.5e-3, head.projects.2) "
-                             "with the custom kernels on a video clip",
-    ("ts3_avvideo", "native"): "0-d head.decoder_out.global_map.curv gradient (2.7e-6) off by "
-                               "1.9e-4 relative",
-    ("ts3_avvideo", "custom"): "0-d head.decoder_out.global_map.curv gradient (2.7e-6) off by "
-                               "1.1e-4 relative",
-}
-
-
-def _params():
-    public = NPZ.name == "aam_official_vits16_wr1_trainstep.npz"
-    run_all = os.environ.get("AAM_TRAIN_GOLDEN_ALL") == "1"
-    return [pytest.param(c, k, marks=[pytest.mark.xfail(reason=KNOWN_OPEN[c, k], strict=False,
-                                                        run=run_all)]
-                         if public and (c, k) in KNOWN_OPEN else [])
-            for c in CASES for k in ("native", "custom")]
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("case_name,kernels", _params())
+@pytest.mark.parametrize("kernels", ["native", "custom"])
+@pytest.mark.parametrize("case_name", CASES)
 def test_train_step_matches_released(golden, case_name, kernels):
     arrs, torch_sd = golden
     if kernels == "custom":
@@ -266,28 +265,43 @@ def test_train_step_matches_released(golden, case_name, kernels):
     g_rows = [_summary(nm, g) for nm, g in zip(names, grads)]
     g_rel = 1e-7            # worst relative error of the full gradients that pass (≤ GRAD_TOL)
     _check_stats("grad", g_rows, arrs[f"{n}.grad.stats"], arrs[f"{n}.grad.stats_noise"],
-                 GRAD_TOL, worst, names)
+                 GRAD_TOL, worst, names, floors=FLOAT32_ERROR)
     bad = []
     for nm, g in zip(names, grads):
         key = f"{n}.grad.{nm}.full"
         if key in arrs:
             ref = arrs[key]
             scale = float(np.abs(ref).max())
-            if scale == 0:
-                assert not g.any(), nm
-                continue
             d = float(np.abs(g.reshape(ref.shape) - ref).max())
+            # the reference's elementwise spread: the noise of its max |g| column, or for one
+            # element that of its sum column, which is exactly it (|g| folds the sign: ts3
+            # motion_modules.2.sal_obs_head.bias moved 1.1e-12 → −1.8e-12, |g| by only 6.8e-13)
+            noise = arrs[f"{n}.grad.stats_noise"][names.index(nm), 1 if ref.size == 1 else 2]
+            if scale <= noise:
+                # the reference sits at its own float32 noise floor (e.g. a softmax-invariant
+                # bias: exactly 0 in this run, 2.3e-12 under another reduction order), so there
+                # is no scale to be relative to: |Δ| within NOISE_FACTOR × that noise (exactly
+                # equal where the stored noise is 0)
+                assert d <= NOISE_FACTOR * noise, f"{nm}: |Δ| {d:.2g} at noise floor {noise:.2g}"
+                if noise > 0:
+                    worst["grad_full_at_floor"] = (worst.get("grad_full_at_floor", (0, ""))[0]
+                                                   + 1, "tensors")
+                continue
             r = d / scale
             worst["grad_full"] = max(worst.get("grad_full", (0, "")), (r, nm))
-            noise = arrs[f"{n}.grad.stats_noise"][names.index(nm), 2]     # of max |g|
             if r > GRAD_TOL and d <= NOISE_FACTOR * noise:
                 worst["grad_full_in_noise"] = (worst.get("grad_full_in_noise", (0, ""))[0] + 1,
                                                "tensors")
+                continue
+            if GRAD_TOL < r <= NOISE_FACTOR * FLOAT32_ERROR.get(nm, 0.0):
+                worst["grad_full_float32"] = (worst.get("grad_full_float32", (0, ""))[0] + 1,
+                                              "tensors")
                 continue
             if r > GRAD_TOL:
                 bad.append(f"{nm} (rel {r:.2g})")
             else:
                 g_rel = max(g_rel, r)
+                worst["grad_full_rel"] = max(worst.get("grad_full_rel", (0, "")), (r, nm))
     assert not bad, f"full gradients over {GRAD_TOL:g}: {bad[:8]}"
 
     # our optimizer is exactly torch's AdamW on our gradient (element for element) ...
@@ -306,9 +320,13 @@ def test_train_step_matches_released(golden, case_name, kernels):
     _check_stats("step1", [_summary(nm, d) for nm, d in zip(names, d1)],
                  arrs[f"{n}.step1.delta.stats"], arrs[f"{n}.step1.delta.stats_noise"],
                  STEP1_TOL, worst, names, bounds)
+    # a gradient far below eps reaches the delta linearly (no Adam normalisation), with its
+    # float32 error
+    linear = {nm: e for nm, e in FLOAT32_ERROR.items()
+              if np.abs(grads[names.index(nm)]).max() < EPS}
     _check_stats("step3", [_summary(nm, d) for nm, d in zip(names, d3)],
                  arrs[f"{n}.step3.delta.stats"], arrs[f"{n}.step3.delta.stats_noise"],
-                 STEP3_TOL, worst, names)
+                 STEP3_TOL, worst, names, floors=linear)
     for k in (2, 3):
         ref = float(arrs[f"{n}.step{k}.loss"])
         worst[f"step{k}_loss"] = (_rel(step_losses[k - 1], ref), "")
