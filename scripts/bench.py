@@ -783,7 +783,7 @@ def bench_peer(rep, quick, repeat, peer_t=None):
                      first_call_s=_r(_med([row["first_call_s"] for row in rows]), 2),
                      peak_rss_gib=_r(max(row["peak_rss_gib"] for row in rows), 2),
                      gflops=_r(flops / _med(wall) / 1e9, 1),
-                     fraction_of_gemm_peak=_r(flops / _med(wall) / 1e9 / peak_gflops, 3),
+                     fraction_of_gemm_peak=float(f"{flops / _med(wall) / 1e9 / peak_gflops:.3g}"),
                      processes=len(rows))
         rep.emit("peer", what="ratio_backbone", variant=variant, size=size,
                  ours_over_torch=_r(med[("ms", 0)] / torch_s, 3),

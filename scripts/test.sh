@@ -7,5 +7,6 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/env.sh
 source scripts/env.sh
 aam_setup_venv test
-# both cores: the tests of one file stay in one worker (shared module fixtures, compiled graphs)
-exec python -m pytest -q -n "${AAM_TEST_WORKERS:-2}" --dist loadfile "$@" tests
+# both cores: the tests of one file stay in one worker (shared module fixtures, compiled graphs);
+# the longest files start first (tests/conftest.py)
+exec python -m pytest -q -n "${AAM_TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder "$@" tests

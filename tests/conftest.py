@@ -96,3 +96,14 @@ def load_released(cell, torch_sd, prefix):
     from aam_ms.weights import set_params
     params = {ms_name: torch_sd[f"{prefix}.{key}"] for ms_name, key in name_table(cell).items()}
     return set_params(cell, params)
+
+
+# The longest files first, so that with `-n 2 --dist loadfile --no-loadscope-reorder`
+# (scripts/test.sh) neither worker is left running one of them alone at the end.
+LONGEST_FIRST = ("test_train_golden.py", "test_demo.py", "test_distributed_train.py",
+                 "test_train.py", "test_install.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))      # stable otherwise
