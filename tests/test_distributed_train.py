@@ -19,9 +19,9 @@ COMMON = ["input.size=[64,64]", "model.rope_rescale=0", "model.head.fusion_dropo
 # 2 ranks × 4 samples with gradient mean vs one process on the merged 8-sample batches: the
 # same arithmetic up to float32 summation order (mean of two means vs one mean, all-reduce).
 DP_TOL = 2e-5
-# Except where the gradient is analytically zero (a bias right before a GroupNorm/LayerNorm):
-# there it is float noise that depends on the summation order, and AdamW (eps 1e-8) turns any
-# noise into a step of up to lr. Such elements are few and bounded by steps × lr.
+# Except where an element's gradient is near zero at some step: there the summation order can
+# decide the sign of AdamW's normalised step m/(√v + eps), which is ±lr exactly at step 1 (the
+# golden train-step test's "Adam bound"). Such elements are few and bounded by steps × lr.
 LR, STEPS, NOISE_SHARE = 1e-3, 3, 1e-3
 
 
@@ -72,7 +72,6 @@ def test_two_cpu_ranks_match_each_other_and_single_process(tmp_path, corpus):
           f"{sum(noisy.values())} of {total} elements above {DP_TOL:g}: {noisy}")
     assert sum(noisy.values()) <= NOISE_SHARE * total, noisy
     assert worst <= STEPS * LR * 1.01
-    assert all(k.endswith("bias") for k in noisy), noisy
     assert max(float(np.abs(s0[k]).max()) for k in r0.files) > 0
 
 
