@@ -275,7 +275,6 @@ class Trainer:
 
         self.ms, self.cfg, self.rt, self.run_dir, self.quiet = ms, cfg, rt, run_dir, quiet
         tcfg, dcfg = cfg["train"], cfg["data"]
-        self.pipeline = pipeline
         self.source = pipeline.open_source(dcfg["train"], dcfg["root"])
         self.pcfg = pipeline_config(cfg)
         meta = self.source.meta
@@ -296,9 +295,9 @@ class Trainer:
         self.params = self.model.trainable_params()
         self.loss_fn = AAMLoss(**tcfg["loss"])
         self.datasets = dcfg["datasets"]
-        self.steps_per_epoch = len(pipeline.plan_epoch(self.pcfg, self.source, 0, self.plan_shards,
-                                                datasets=self.datasets, prompt_keys=self.prompt_keys,
-                                                dataset_names=self.dataset_names))
+        self.steps_per_epoch = len(pipeline.plan_epoch(
+            self.pcfg, self.source, 0, self.plan_shards, datasets=self.datasets,
+            prompt_keys=self.prompt_keys, dataset_names=self.dataset_names))
         if self.steps_per_epoch == 0:
             raise ValueError(f"{dcfg['train']}: no training batch can be planned (too few "
                              "samples for the batch size / shards?)")
@@ -348,9 +347,10 @@ class Trainer:
     # ----------------------------------------------------------------- data
     def dataset(self, epoch, start=0):
         """This rank's batches of ``epoch`` from batch ``start`` on (resume position)."""
-        pipeline = self.pipeline
-        steps = pipeline.plan_epoch(self.pcfg, self.source, epoch, self.plan_shards, datasets=self.datasets,
-                             prompt_keys=self.prompt_keys, dataset_names=self.dataset_names)
+        from .data import pipeline
+        steps = pipeline.plan_epoch(self.pcfg, self.source, epoch, self.plan_shards,
+                                    datasets=self.datasets, prompt_keys=self.prompt_keys,
+                                    dataset_names=self.dataset_names)
         if self.rt.distributed:
             plan = [s[self.rt.rank] for s in steps]
         else:
@@ -600,8 +600,8 @@ def dry_run(cfg, world, stand_in=False, out=sys.stdout):
         keys = sorted({m["prompt_key"] for m in meta})
         epochs = int(tcfg["epochs"])
         show = sorted({0, min(pcfg.av_start_epoch, epochs - 1)})
-        plans = {e: pipeline.plan_epoch(pcfg, source, e, world, datasets=names, prompt_keys=keys,
-                                 dataset_names=present) for e in show}
+        plans = {e: pipeline.plan_epoch(pcfg, source, e, world, datasets=names,
+                                        prompt_keys=keys, dataset_names=present) for e in show}
         steps0 = len(plans[0])
         if steps0 == 0:
             raise UserError("data plan: epoch 0 has no step (too few samples for the batch "

@@ -53,8 +53,8 @@ class GaussianBiasHead(nn.Cell):
         d_it = kernels.lorentz_paired_dist(z_img, z_cond, curv).reshape(-1, 1)
         r_img = kernels.lorentz_dist_to_origin(z_img, curv).reshape(-1, 1)
         r_cond = kernels.lorentz_dist_to_origin(z_cond, curv).reshape(-1, 1)
-        joint = ops.concat((lorentz.log_map0(z_img, curv), lorentz.log_map0(z_cond, curv), d_it, r_img, r_cond),
-                           -1)
+        joint = ops.concat((lorentz.log_map0(z_img, curv), lorentz.log_map0(z_cond, curv),
+                            d_it, r_img, r_cond), -1)
         amp = ops.sigmoid(self.amp_mlp(joint))[:, :, None, None]
 
         yy = ops.linspace(0.0, 1.0, h).reshape(1, 1, h, 1)
