@@ -162,6 +162,10 @@ class Engine:
     ``graph`` (default: the context's mode is GRAPH) compiles the backbone and the head once
     per input shape with ``ms.jit``; ``frame_batch`` runs the backbone over at most that many
     frames at a time (memory; the backbone has no cross-frame term, so results are unchanged).
+    ``blockwise`` (default: GRAPH on CPU) runs the backbone as one compiled block graph called
+    per block (:mod:`aam_ms.models.backbones.blockwise`: the same numbers, the memory of one
+    block's intermediates instead of all of them, one short compile); the weights are read
+    when the Engine is made, so make a new Engine after loading other weights.
     ``head_chunk`` (default :data:`HEAD_CHUNK` in GRAPH, none in PYNATIVE) decodes more frames
     than that as ``head.levels`` over all of them (eagerly on CPU), then the per-frame decoder on
     chunks of ``head_chunk`` frames, one compiled graph called per chunk. A compiled graph
@@ -171,7 +175,7 @@ class Engine:
     this model (they are shared by every Engine on the same model).
     """
 
-    def __init__(self, session, graph=None, frame_batch=None, head_chunk=None):
+    def __init__(self, session, graph=None, frame_batch=None, head_chunk=None, blockwise=None):
         import mindspore as ms
         self.session = session
         self.model = session.model
@@ -185,6 +189,12 @@ class Engine:
         _apply_amp(self.model, session.cfg)
         (self._backbone, self._head, self._levels, self._frames,
          self._keys) = _compiled(self.model, self.graph)
+        if blockwise is None:
+            blockwise = self.graph and ms.get_context("device_target") == "CPU"
+        self.blockwise = bool(blockwise) and self.graph
+        if self.blockwise:
+            from .models.backbones.blockwise import BlockwiseBackbone
+            self._backbone = BlockwiseBackbone(self.model.backbone)
         self._to_input = transforms.to_model_input
         self._prompts = {}
 

@@ -116,6 +116,27 @@ def test_golden_graph_mode(golden_set, vit_wr1, case):
     assert d <= TOL
 
 
+@pytest.mark.parametrize("case", golden_params(_nonsquare_case(), "case"))
+def test_golden_blockwise(golden_set, vit_wr1, variant, case):
+    """The engine's CPU backbone (one compiled block graph per block call) on the released
+    weights: the golden layers, and the cell path's numbers exactly."""
+    from aam_ms.models.backbones.blockwise import BlockwiseBackbone
+    z, _ = golden_set
+    x = Tensor(z[f"{case}.in.x"])
+    ms.set_context(mode=ms.GRAPH_MODE)
+    try:
+        outs = BlockwiseBackbone(vit_wr1)(x, INTERMEDIATE_LAYERS[variant])
+        cell = vit_wr1(x)
+    finally:
+        ms.set_context(mode=ms.PYNATIVE_MODE)
+    d = max(_maxdiff(o.asnumpy(), z[f"{case}.hook.backbone.get_intermediate_layers.{j}"])
+            for j, o in enumerate(outs))
+    print(f"blockwise, {case} {tuple(x.shape[-2:])}: max|d| = {d:.3e}")
+    assert d <= TOL
+    for o, c in zip(outs, cell):
+        np.testing.assert_array_equal(o.asnumpy(), c.asnumpy())
+
+
 def test_lora_branch_is_active_in_wr1(vit_wr1, wr1_backbone_sd):
     lb = wr1_backbone_sd["backbone.blocks.0.attn.qkv.lora_B.weight"]
     assert np.abs(lb).max() > 0.01

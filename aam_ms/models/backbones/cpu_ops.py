@@ -73,13 +73,25 @@ def _eps_tensor(eps):
     return ms.Tensor([float(eps)], ms.float32)
 
 
-class GELU(nn.Cell):
+def gelu(x):
     """Exact GELU x·Φ(x): the custom kernel on CPU (train and eval), ``ops.gelu`` otherwise."""
+    if _use_custom() and x.dtype == ms.float32:
+        return _OPS["gelu"](x)
+    return ops.gelu(x, approximate="none")
+
+
+def layer_norm_inference(x, gamma, beta, epsilon):
+    """LN over the last axis with the custom kernel where available, else MindSpore's op."""
+    if _use_custom() and x.dtype == ms.float32:
+        return _OPS["layer_norm"](x, gamma, beta, _eps_tensor(epsilon))
+    return ops.LayerNorm(begin_norm_axis=-1, begin_params_axis=-1, epsilon=epsilon)(x, gamma, beta)[0]
+
+
+class GELU(nn.Cell):
+    """:func:`gelu` as a cell."""
 
     def construct(self, x):
-        if _use_custom() and x.dtype == ms.float32:
-            return _OPS["gelu"](x)
-        return ops.gelu(x, approximate="none")
+        return gelu(x)
 
 
 class LayerNorm(nn.LayerNorm):
@@ -88,5 +100,5 @@ class LayerNorm(nn.LayerNorm):
 
     def construct(self, x):
         if not self.training and _use_custom() and x.dtype == ms.float32:
-            return _OPS["layer_norm"](x, self.gamma, self.beta, _eps_tensor(self.epsilon))
+            return layer_norm_inference(x, self.gamma, self.beta, self.epsilon)
         return super().construct(x)
