@@ -9,8 +9,11 @@ linear warm-up. Only LoRA, projections, FPD, fusion and decoder parameters are t
 Loss = task (KLD − CC − SIM, released form) + 0.4·prompt pull + 1.0·entailment, plus the
 audio-gate sparsity on negative samples: with probability ``train.negative_p`` an
 audio-visual sample's audio embeddings are replaced by Gaussian noise (the negative-sample
-attack). Noise and masks come from a generator seeded by (seed, step), so a resumed run sees
-exactly what the uninterrupted run saw.
+attack). With probability ``train.granularity_p`` a sample's prompt is replaced by one of its
+G1–G4 forms (paper appendix B; uniform over the levels), so the general prompts are trained on
+the images of every dataset (the released loop uses the dataset prompts only: 0). Noise, masks
+and prompt draws come from generators seeded by (seed, step), so a resumed run sees exactly
+what the uninterrupted run saw.
 
 The run directory holds ``config.yaml`` (resolved), ``log.jsonl`` (one line per logged step,
 validation and event), ``ckpt/`` (model + optimizer + data position, atomic) and finally
@@ -56,6 +59,7 @@ DEFAULTS = {
         "loss": {"task_weight": 1.0, "pull_weight": 0.4, "entail_weight": 1.0,
                  "gate_weight": 0.1},
         "negative_p": 0.2,        # negative-sample attack probability (audio-visual samples)
+        "granularity_p": 0.0,     # P(a sample's prompt → its G1..G4 form, uniform); released: 0
         "anchor_warm_start": True,
         "log_every": 10,
         "ckpt_every": 100,
@@ -271,7 +275,7 @@ class Trainer:
         from .encoders import build_encoders
         from .losses import AAMLoss
         from .models.registry import build_from_config
-        from .data.prompts import RELEASED, get_prompt, register_corpus_prompts
+        from .data.prompts import GRANULARITIES, RELEASED, get_prompt, register_corpus_prompts
 
         self.ms, self.cfg, self.rt, self.run_dir, self.quiet = ms, cfg, rt, run_dir, quiet
         tcfg, dcfg = cfg["train"], cfg["data"]
@@ -286,6 +290,17 @@ class Trainer:
         if os.path.isfile(dcfg["train"]):             # a manifest (not a MindRecord prefix)
             register_corpus_prompts(dcfg["train"])
         texts = [get_prompt(k) for k in self.prompt_keys]
+        self.granular = {}        # prompt index → rows of its G1..G4 forms in prompt_table
+        if not 0.0 <= float(tcfg["granularity_p"]) <= 1.0:
+            raise ValueError(f"train.granularity_p must be in [0, 1], got {tcfg['granularity_p']}")
+        if float(tcfg["granularity_p"]) > 0:
+            for i, k in enumerate(self.prompt_keys):
+                try:
+                    forms = [get_prompt(k, granularity=g) for g in GRANULARITIES]
+                except KeyError:                  # a prompt without template slots
+                    continue
+                self.granular[i] = list(range(len(texts), len(texts) + len(forms)))
+                texts += forms
         self.prompt_table = self.text_enc.embed(texts).astype(np.float32)
         self.audio_cache = {}
 
@@ -368,11 +383,24 @@ class Trainer:
                 self.audio_cache[int(flat_idx[i])] = e
         return np.stack([self.audio_cache[int(k)] for k in flat_idx]).reshape(b, t, -1)
 
+    def prompt_rows(self, prompt, global_step):
+        """Rows of ``prompt_table`` for a batch's prompt indices: each sample's own prompt, or
+        with probability ``train.granularity_p`` one of its G1..G4 forms."""
+        rows = np.asarray(prompt, np.int64).copy()
+        p = float(self.cfg["train"]["granularity_p"])
+        if p > 0:
+            rng = np.random.default_rng([self.cfg["seed"], global_step, self.rt.rank, 11])
+            swap, level = rng.random(len(rows)) < p, rng.integers(0, 4, len(rows))
+            for j, i in enumerate(rows.tolist()):
+                if swap[j] and i in self.granular:
+                    rows[j] = self.granular[i][level[j]]
+        return rows
+
     def tensors(self, batch, global_step):
         """Model inputs of one batch; the negative-sample attack is drawn from (seed, step)."""
         ms = self.ms
         x = batch["image"]
-        text = self.prompt_table[batch["prompt"]]
+        text = self.prompt_table[self.prompt_rows(batch["prompt"], global_step)]
         gt = batch["density"].astype(np.float32)
         gt = gt.reshape(-1, 1, gt.shape[-2], gt.shape[-1])
         audio = negative = None

@@ -214,3 +214,36 @@ def test_out_holding_a_run_is_refused_unless_resume(tmp_path, corpus, capsys, ma
     assert rc == 2 and f"already holds a run ({marker})" in err and "--resume" in err
     assert "Traceback" not in err
     assert _tree_hash(tmp_path) == before
+
+
+def test_granularity_sampling_draws_the_g1_to_g4_forms_reproducibly(tmp_path, corpus):
+    """``train.granularity_p``: each sample's prompt row is its own or, with that probability,
+    one of its G1..G4 forms (embedded like any prompt); the draw depends only on (seed, step)."""
+    from aam_ms import runtime, train
+    from aam_ms.data.prompts import GRANULARITIES, get_prompt
+    args = train.parse_args(["--config", str(CONFIG), "--out", str(tmp_path), f"data.train={corpus}",
+                             *DETERMINISTIC, "train.granularity_p=0.5", "train.ckpt_every=0"])
+    cfg = train.build_config(args)
+    rt = runtime.setup(cfg["device"], "graph", cfg["seed"])
+    tr = train.Trainer(cfg, rt, str(tmp_path), quiet=True)
+    keys = tr.prompt_keys
+    assert set(tr.granular) == {i for i, k in enumerate(keys) if k.startswith("synth_")}
+    own = np.arange(len(keys)).repeat(50)
+    rows = tr.prompt_rows(own, 7)
+    np.testing.assert_array_equal(rows, tr.prompt_rows(own, 7))
+    assert not np.array_equal(rows, tr.prompt_rows(own, 8))
+    swapped = rows != own
+    assert 0.35 < swapped[np.isin(own, list(tr.granular))].mean() < 0.65
+    assert not swapped[~np.isin(own, list(tr.granular))].any()
+    seen = set()
+    for i, r in zip(own[swapped], rows[swapped]):
+        level = GRANULARITIES[tr.granular[int(i)].index(int(r))]
+        seen.add(level)
+    assert seen == set(GRANULARITIES)
+    i = next(iter(tr.granular))
+    for level, r in zip(GRANULARITIES, tr.granular[i]):
+        np.testing.assert_allclose(tr.prompt_table[r],
+                                   tr.text_enc.embed([get_prompt(keys[i], granularity=level)])[0],
+                                   rtol=1e-6, atol=1e-6)
+    tr.cfg["train"]["granularity_p"] = 0.0
+    np.testing.assert_array_equal(tr.prompt_rows(own, 7), own)
