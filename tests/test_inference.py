@@ -168,6 +168,22 @@ def test_head_in_chunks_equals_one_pass(engine, frames, text):
     assert np.abs(got - engine.model(x, Tensor(text), audio)[0].asnumpy()).max() < EXACT
 
 
+def test_low_memory_head_equals_the_compiled_one(engine, frames, text):
+    """``low_memory``: the head op by op gives the compiled head's maps (images and a clip in
+    chunks) and compiles nothing."""
+    lean = Engine(engine.session, graph=True, low_memory=True)
+    full = Engine(engine.session, graph=True)
+    x = engine.prepare(frames)
+    for e in (lean, full):
+        assert e.blockwise
+    np.testing.assert_allclose(lean.decode(lean.features(x), text).asnumpy(),
+                               full.decode(full.features(x), text).asnumpy(), atol=EXACT)
+    clip = x.reshape(1, 6, 3, H, W)
+    np.testing.assert_allclose(lean.clip(clip, text).asnumpy(), full.clip(clip, text).asnumpy(),
+                               atol=EXACT)
+    assert lean.compilations == 0 and lean.low_memory
+
+
 def test_resize_map():
     m = np.arange(12, dtype=np.float32).reshape(3, 4)
     assert np.array_equal(resize_map(m, (3, 4)), m)

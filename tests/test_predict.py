@@ -155,3 +155,15 @@ def test_cli_subprocess_graph(tmp_path, session):
     r = subprocess.run(bad, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and r.stderr.strip().endswith("missing.ckpt: no such file or folder")
     assert r.stderr.count("\n") == 1
+
+
+def test_low_memory_flag_gives_the_same_maps(tmp_path, run, session):
+    d = tmp_path / "in"
+    d.mkdir()
+    png(d / "a.png", 48, 40)
+    outs = {}
+    for name, extra in (("full", ()), ("lean", ("--low-memory",))):
+        rc, _, err = run(d, "--out", tmp_path / name, "--npy", *extra)
+        assert rc == 0, err
+        outs[name] = np.load(tmp_path / name / "a_saliency.npy")
+    assert np.abs(outs["full"] - outs["lean"]).max() < 1e-6
