@@ -49,11 +49,10 @@ def _block(x, sin, cos, heads, eps, scaling, w):
     if scaling:
         qkv = qkv + _lora(h, w[15], w[16], scaling)
     qkv = qkv.reshape(b, n, 3, heads, hd).transpose(2, 0, 3, 1, 4)
-    dt = qkv.dtype
-    qk = rope_apply(qkv[:2].astype(sin.dtype), sin, cos).astype(dt)
-    logits = _QK(qk[0] * (hd ** -0.5), qk[1])
-    attn = ops.softmax(logits.astype(ms.float32), axis=-1).astype(dt)
-    out = ops.matmul(attn, qkv[2]).transpose(0, 2, 1, 3).reshape(b, n, c)
+    q, k, v = ops.unstack(qkv, 0)
+    logits = _QK(rope_apply(q, sin, cos) * (hd ** -0.5), rope_apply(k, sin, cos))
+    attn = ops.softmax(logits.astype(ms.float32), axis=-1).astype(qkv.dtype)
+    out = ops.matmul(attn, v).transpose(0, 2, 1, 3).reshape(b, n, c)
     proj = _dense(out, w[5], w[6])
     if scaling:
         proj = proj + _lora(out, w[17], w[18], scaling)
