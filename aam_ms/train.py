@@ -291,9 +291,10 @@ class Trainer:
             register_corpus_prompts(dcfg["train"])
         texts = [get_prompt(k) for k in self.prompt_keys]
         self.granular = {}        # prompt index → rows of its G1..G4 forms in prompt_table
-        if not 0.0 <= float(tcfg["granularity_p"]) <= 1.0:
-            raise ValueError(f"train.granularity_p must be in [0, 1], got {tcfg['granularity_p']}")
-        if float(tcfg["granularity_p"]) > 0:
+        granularity_p = float(tcfg["granularity_p"])
+        if not 0.0 <= granularity_p <= 1.0:
+            raise ValueError(f"train.granularity_p must be in [0, 1], got {granularity_p}")
+        if granularity_p > 0:
             for i, k in enumerate(self.prompt_keys):
                 try:
                     forms = [get_prompt(k, granularity=g) for g in GRANULARITIES]
@@ -386,11 +387,13 @@ class Trainer:
     def prompt_rows(self, prompt, global_step):
         """Rows of ``prompt_table`` for a batch's prompt indices: each sample's own prompt, or
         with probability ``train.granularity_p`` one of its G1..G4 forms."""
+        from .data.prompts import GRANULARITIES
         rows = np.asarray(prompt, np.int64).copy()
         p = float(self.cfg["train"]["granularity_p"])
         if p > 0:
             rng = np.random.default_rng([self.cfg["seed"], global_step, self.rt.rank, 11])
-            swap, level = rng.random(len(rows)) < p, rng.integers(0, 4, len(rows))
+            swap = rng.random(len(rows)) < p
+            level = rng.integers(0, len(GRANULARITIES), len(rows))
             for j, i in enumerate(rows.tolist()):
                 if swap[j] and i in self.granular:
                     rows[j] = self.granular[i][level[j]]

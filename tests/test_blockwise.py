@@ -53,8 +53,8 @@ def test_equals_the_cell_path(net, hw):
 
 
 def test_weights_are_shared_not_copied(net):
-    """The block tensors are the parameters' memory: an in-place change is seen without a new
-    instance, and a backbone that is training is refused."""
+    """The block tensors are the parameters' memory (no copy), and a backbone that is training
+    is refused."""
     bw = blockwise.BlockwiseBackbone(net)
     p = net.blocks[1].mlp.fc1.bias
     w = bw.blocks[1][0][11]
