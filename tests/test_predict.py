@@ -167,3 +167,19 @@ def test_low_memory_flag_gives_the_same_maps(tmp_path, run, session):
         assert rc == 0, err
         outs[name] = np.load(tmp_path / name / "a_saliency.npy")
     assert np.abs(outs["full"] - outs["lean"]).max() < 1e-6
+
+
+def test_low_memory_into_the_input_folder_keeps_every_input(tmp_path, run, session):
+    """``--low-memory --out`` = the input folder, with a good, a truncated and a foreign file:
+    every file that was there is byte-identical afterwards; only the tool's outputs are added."""
+    d = tmp_path / "in"
+    d.mkdir()
+    png(d / "a.png", 48, 40)
+    (d / "cut.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    (d / "notes.txt").write_text("keep me")
+    before = tree(d)
+    rc, _, err = run(d, "--out", d, "--low-memory")
+    assert rc == 2 and "cut.jpg" in err
+    after = tree(d)
+    assert {k: after[k] for k in before} == before
+    assert set(after) - set(before) == {"a_saliency.png", "a_overlay.jpg", "summary.json"}
