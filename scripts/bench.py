@@ -9,10 +9,15 @@ Machines are shared: read ratios, not absolute numbers.
 
 * peer: our DINOv3 backbone vs transformers' DINOv3ViTModel on the same random weights (ViT-L/16
   at 448²; ``--quick``: the tiny variant at 64²), each in a fresh process per round, rounds
-  interleaved, 2 threads and 1 thread; the outputs compared; our whole network per frame
+  interleaved, 2 threads and 1 thread (that process pinned to one core); the outputs compared; our whole network per frame
   (image, T = 8, T = 32 through ``aam_ms.inference.Engine``) against that backbone; peak RSS of
   each process during inference (VmHWM reset after loading); the machine's fp32 GEMM rate
   measured in the same run and the fraction of it each backbone reaches.
+* peer_train: a LoRA train step (forward, backward to the LoRA factors, AdamW) of our
+  DINOv3 backbone vs the same step on transformers' DINOv3ViTModel with the same weights,
+  LoRA factors, loss and optimizer (ViT-S/16 at 224², batch 4; ``--quick``: tiny at 64²),
+  fresh processes, interleaved rounds, the step losses compared; our whole network's train
+  step (aam_vits16) beside it.
 * compile: first-call time of one image in fresh processes, without and with the compile
   cache (``aam_ms.runtime.enable_compile_cache``).
 * framewise: frame-wise AAM over a T-frame clip in one pass vs a fixed-window model that
@@ -46,7 +51,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:           # run from a checkout: python scripts/bench.py ...
     sys.path.insert(0, str(REPO))
-BENCHES = ("peer", "compile", "framewise", "modes", "fullsize", "pipeline", "streaming", "threads",
+BENCHES = ("peer", "peer_train", "compile", "framewise", "modes", "fullsize", "pipeline", "streaming", "threads",
            "kernels")
 
 
@@ -301,11 +306,14 @@ def _fullsize_one(name, t, size, warm, frame_batch, rss_limit_gib=20.0, graph=Tr
                       "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20}))
 
 
-def _child(code_args, env=None):
+def _child(code_args, env=None, cpus=None):
+    """Run ``bench.py _child code_args`` in a fresh process (``cpus``: pin it to these cores,
+    so "1 thread" means one core for every thread of the process) and return its JSON line."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "_child", *code_args]
     e = {**os.environ, "GLOG_v": "3", **(env or {})}
     e["PYTHONPATH"] = str(REPO) + os.pathsep + e.get("PYTHONPATH", "")
-    r = subprocess.run(cmd, capture_output=True, text=True, env=e, cwd=str(REPO))
+    pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+    r = subprocess.run(cmd, capture_output=True, text=True, env=e, cwd=str(REPO), preexec_fn=pin)
     if r.returncode == 3 and "aborted_rss_gib" in r.stdout:
         return json.loads(r.stdout.strip().splitlines()[-1])
     if r.returncode != 0:
@@ -682,6 +690,201 @@ def _peer_full(name, size, t, reps):
                       "wall_s": time.perf_counter() - t_start, "peak_rss_gib": _rss_gib("VmHWM")}))
 
 
+PEER_TRAIN = ("vits16", 224, 4)        # the train-step peer: ViT-S/16, 224², batch 4
+PEER_TRAIN_QUICK = ("tiny", 64, 2)
+LORA_R, LORA_ALPHA = 32, 64             # aam_vits16's LoRA (configs/aam_vits16.yaml)
+
+
+def _peer_lora(variant, wdir):
+    """Deterministic LoRA factors of every block's qkv and proj, N(0, 0.02²) (B too, so
+    the step changes the output and A gets a gradient), one ``name.npy`` each."""
+    from aam_ms.fileio import atomic_write
+    from aam_ms.models.backbones.dinov3 import make_config
+    cfg = make_config(variant, lora_last_n=0)
+    rng = np.random.default_rng(2)
+    c = cfg.embed_dim
+    for i in range(cfg.depth):
+        for layer, out in (("qkv", 3 * c), ("proj", c)):
+            for fac, shape in (("lora_A", (LORA_R, c)), ("lora_B", (out, LORA_R))):
+                with atomic_write(os.path.join(wdir, f"blocks.{i}.attn.{layer}.{fac}.weight.npy"),
+                                  "wb") as f:
+                    np.save(f, (rng.standard_normal(shape) * 0.02).astype(np.float32))
+
+
+def _peer_train_batch(size, batch):
+    return np.random.default_rng(3).standard_normal((batch, 3, size, size)).astype(np.float32)
+
+
+def _peer_train_ms(variant, size, batch, reps, wdir, out):
+    """(Subprocess) one LoRA train step of our DINOv3 backbone, GRAPH: forward, loss =
+    mean(last layer's patch tokens²), backward to the LoRA factors of every block, the
+    torch-semantics AdamW (lr 1e-4, wd 5e-3) — what ``aam_ms.train`` runs for the backbone."""
+    ms = _ms()
+    from mindspore import Tensor, ops
+    from aam_ms import kernels
+    from aam_ms.models.backbones.dinov3 import build_dinov3
+    from aam_ms.optim import AdamW
+    kernels.set_kernel_mode("auto")
+    net = build_dinov3(variant, lora_r=LORA_R, lora_alpha=LORA_ALPHA, lora_dropout=0.0,
+                       lora_last_n=None, rope_rescale=0.0)
+    for p in net.get_parameters():
+        p.set_data(Tensor(np.load(os.path.join(wdir, p.name.replace(".base.", ".") + ".npy"))))
+    net.set_train(True)
+    params = net.trainable_params()
+    opt = AdamW([("lora", params, 5e-3)], lr=1e-4)
+    reached = Tensor(np.ones(len(params), np.bool_))
+
+    def forward(x):
+        return ops.mean(ops.square(net(x)[-1]))
+    grad_fn = ms.value_and_grad(forward, None, opt.parameters)
+
+    def step(x):
+        loss, grads = grad_fn(x)
+        return ops.depend(loss, opt(grads, reached))
+    step = ms.jit(step)
+    x = Tensor(_peer_train_batch(size, batch))
+    losses = []
+
+    def run():
+        losses.append(float(step(x).asnumpy()))
+    import gc
+    gc.collect()
+    _reset_peak_rss()
+    first, wall, cpu = _timed(run, reps)
+    np.save(out, np.array(losses))
+    _peer_child_report(first, wall, cpu, trainable=len(params))
+
+
+def _torch_lora(base, a, b, scaling):
+    """``base(x) + s · B(A(x))`` around a torch ``nn.Linear`` (``b``: the rows of our fused
+    qkv LoRA B this q / k / v projection gets; ``a`` is shared, as in our fused qkv)."""
+    import torch
+
+    class LoRA(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.base, self.a, self.b = base, a, b
+
+        def forward(self, x):
+            return self.base(x) + (x @ self.a.t()) @ self.b.t() * scaling
+    return LoRA()
+
+
+def _peer_train_torch(variant, size, batch, reps, wdir, out):
+    """(Subprocess) the same LoRA train step on transformers' DINOv3ViTModel (same weights,
+    LoRA on q, k, v — one shared A, B split by rows as our fused qkv — and o_proj),
+    ``torch.optim.AdamW`` (lr 1e-4, wd 5e-3), eager, SDPA attention."""
+    import torch
+    from transformers import DINOv3ViTConfig, DINOv3ViTModel
+    from aam_ms.models.backbones.dinov3 import make_config
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", os.cpu_count())))
+    cfg = make_config(variant, lora_last_n=0)
+    hf = DINOv3ViTConfig(hidden_size=cfg.embed_dim, num_hidden_layers=cfg.depth,
+                         num_attention_heads=cfg.num_heads, intermediate_size=cfg.hidden_dim,
+                         patch_size=cfg.patch_size, num_register_tokens=cfg.n_storage_tokens,
+                         image_size=size, layer_norm_eps=cfg.norm_eps, rope_theta=cfg.rope_base,
+                         key_bias=False, attn_implementation="sdpa")
+    model = DINOv3ViTModel(hf)
+    model.load_state_dict(_hf_state_dict(cfg, wdir), strict=False)
+    for p in model.parameters():
+        p.requires_grad = False
+    c, s = cfg.embed_dim, LORA_ALPHA / LORA_R
+    params = []
+
+    def t(name):
+        return torch.nn.Parameter(torch.from_numpy(np.load(os.path.join(wdir, name + ".npy"))))
+    for i, layer in enumerate(model.layer):
+        a_qkv, b_qkv = t(f"blocks.{i}.attn.qkv.lora_A.weight"), t(f"blocks.{i}.attn.qkv.lora_B.weight")
+        a_p, b_p = t(f"blocks.{i}.attn.proj.lora_A.weight"), t(f"blocks.{i}.attn.proj.lora_B.weight")
+        params += [a_qkv, b_qkv, a_p, b_p]
+        att = layer.attention
+        for j, n in enumerate(("q_proj", "k_proj", "v_proj")):
+            setattr(att, n, _torch_lora(getattr(att, n), a_qkv, b_qkv[j * c:(j + 1) * c], s))
+        att.o_proj = _torch_lora(att.o_proj, a_p, b_p, s)
+    model.train()
+    opt = torch.optim.AdamW(params, lr=1e-4, weight_decay=5e-3)
+    x = torch.from_numpy(_peer_train_batch(size, batch))
+    losses = []
+
+    def run():
+        opt.zero_grad(set_to_none=True)
+        h = model(pixel_values=x).last_hidden_state[:, 1 + cfg.n_storage_tokens:]
+        loss = (h ** 2).mean()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    import gc
+    gc.collect()
+    _reset_peak_rss()
+    first, wall, cpu = _timed(run, reps)
+    np.save(out, np.array(losses))
+    _peer_child_report(first, wall, cpu, trainable=len(params))
+
+
+def _peer_train_full(name, size, batch, reps):
+    """(Subprocess) our whole network's train step (``_TrainStep``: the released loss,
+    backward to every trainable tensor, AdamWeightDecay), GRAPH, one image batch."""
+    from mindspore import Tensor
+    m = _model(name)
+    st = _TrainStep(m, graph=True)
+    x, text = _inputs(batch, 0, size, seed=4)
+    gt = Tensor(np.random.default_rng(5).random((batch, 1, size, size)).astype(np.float32))
+    import gc
+    gc.collect()
+    _reset_peak_rss()
+    first, wall, cpu = _timed(lambda: st(x, text, gt), reps)
+    _peer_child_report(first, wall, cpu)
+
+
+def bench_peer_train(rep, quick, repeat):
+    """A LoRA train step of our backbone vs the same step on transformers' DINOv3ViTModel
+    (same weights, same LoRA factors, same loss and optimizer; fresh processes, interleaved
+    rounds; the step losses compared), and our whole network's train step beside them."""
+    variant, size, batch = PEER_TRAIN_QUICK if quick else PEER_TRAIN
+    model_name = "aam_tiny" if quick else "aam_vits16"
+    reps = 2 if quick else 3
+    rounds = 1 if quick else max(1, repeat // 2)
+    res = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        _peer_weights(variant, tmp)
+        _peer_lora(variant, tmp)
+        for r in range(rounds):
+            for impl in ("ms", "torch"):
+                out = os.path.join(tmp, f"train_{impl}.npy")
+                row = _child([f"peer_train_{impl}", variant, str(size), str(batch), str(reps), tmp,
+                              out], _peer_env(0))
+                res.setdefault(impl, []).append(row)
+                rep.emit("peer_train", what="process", impl=impl, round=r,
+                         **{k: (_r(v, 4) if isinstance(v, float) else v) for k, v in row.items()
+                            if k != "cpu_times"})
+            if r == 0:
+                a = np.load(os.path.join(tmp, "train_ms.npy"))
+                b = np.load(os.path.join(tmp, "train_torch.npy"))
+                rep.emit("peer_train", what="same_step", variant=variant, size=size, batch=batch,
+                         losses_ours=[float(f"{v:.7g}") for v in a],
+                         losses_torch=[float(f"{v:.7g}") for v in b],
+                         max_rel_diff=float(np.max(np.abs(a - b) / np.abs(b))))
+        full = _child(["peer_train_full", model_name, str(size), str(batch), str(reps)],
+                      _peer_env(0))
+    med = {impl: _med([v for row in rows for v in row["times"]]) for impl, rows in res.items()}
+    for impl, rows in res.items():
+        rep.emit("peer_train", what="train_step", impl={"ms": "aam-ms GRAPH",
+                                                        "torch": "transformers + LoRA"}[impl],
+                 variant=variant, size=size, batch=batch, s_per_step=_r(med[impl]),
+                 times=[_r(v) for row in rows for v in row["times"]],
+                 first_step_s=_r(_med([row["first_call_s"] for row in rows]), 2),
+                 peak_rss_gib=_r(max(row["peak_rss_gib"] for row in rows), 2))
+    rep.emit("peer_train", what="ratio_train_step", variant=variant, size=size, batch=batch,
+             ours_over_torch=_r(med["ms"] / med["torch"], 3),
+             full_network=model_name, full_s_per_step=_r(_med(full["times"])),
+             full_first_step_s=_r(full["first_call_s"], 2),
+             full_peak_rss_gib=_r(full["peak_rss_gib"], 2),
+             full_over_torch_backbone=_r(_med(full["times"]) / med["torch"], 3),
+             method="backbone LoRA step: same weights, LoRA factors, loss, AdamW on both sides; "
+                    "full network: our released-loss step (the released head is not available "
+                    "in torch here, so its ratio is against the backbone step only)")
+
+
 def _gemm_peak(n=2048, reps=5):
     """This machine's fp32 GEMM rate now: best of ``reps`` n³ products, torch and MindSpore."""
     import torch
@@ -741,10 +944,12 @@ def bench_peer(rep, quick, repeat, peer_t=None):
 
         def measure(impl, threads):
             out = os.path.join(tmp, f"{impl}.npy")
+            cpus = sorted(os.sched_getaffinity(0))[:1] if threads == 1 else None
             row = _child([f"peer_{impl}", variant, str(size), str(threads), str(reps), tmp, out],
-                         _peer_env(threads))
+                         _peer_env(threads), cpus)
             res.setdefault((impl, threads), []).append(row)
             rep.emit("peer", what="process", impl=impl, threads=threads or os.cpu_count(),
+                     cores=len(cpus) if cpus else len(os.sched_getaffinity(0)),
                      **{k: (_r(v, 4) if isinstance(v, float) else v) for k, v in row.items()
                         if k != "cpu_times"})
 
@@ -771,7 +976,7 @@ def bench_peer(rep, quick, repeat, peer_t=None):
                             "per block), head.levels over the clip (eager), decoder per frame; "
                             "per frame = warm backbone + warm head / T; torch = transformers "
                             "backbone only (the released head is not available here)")
-        for impl in ("ms", "torch"):       # 1 thread, for the 2-thread speed-up
+        for impl in ("ms", "torch"):       # 1 thread pinned to one core: the 2-core speed-up
             measure(impl, 1)
         med = {}
         for (impl, threads), rows in res.items():
@@ -825,7 +1030,8 @@ def bench_compile(rep, quick, repeat):
 
 RUNNERS = {"framewise": bench_framewise, "modes": bench_modes, "fullsize": bench_fullsize,
            "pipeline": bench_pipeline, "streaming": bench_streaming, "threads": bench_threads,
-           "kernels": bench_kernels, "peer": bench_peer, "compile": bench_compile}
+           "kernels": bench_kernels, "peer": bench_peer, "peer_train": bench_peer_train,
+           "compile": bench_compile}
 
 
 def main(argv=None):
@@ -838,6 +1044,11 @@ def main(argv=None):
         elif kind in ("peer_ms", "peer_torch"):
             (_peer_ms if kind == "peer_ms" else _peer_torch)(
                 args[0], int(args[1]), int(args[2]), int(args[3]), args[4], args[5])
+        elif kind in ("peer_train_ms", "peer_train_torch"):
+            (_peer_train_ms if kind == "peer_train_ms" else _peer_train_torch)(
+                args[0], int(args[1]), int(args[2]), int(args[3]), args[4], args[5])
+        elif kind == "peer_train_full":
+            _peer_train_full(args[0], int(args[1]), int(args[2]), int(args[3]))
         elif kind == "peer_full":
             _peer_full(args[0], int(args[1]), int(args[2]), int(args[3]))
         elif kind == "compile":

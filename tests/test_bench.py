@@ -81,3 +81,29 @@ def test_peer_quick_same_network_and_ratios(capsys):
     for r in full.values():
         assert r["ours_over_torch_backbone"] == pytest.approx(
             r["s_per_frame"] / r["torch_backbone_s_per_image"], rel=2e-2)
+    one = [r for r in what["process"] if r["threads"] == 1]
+    assert one and all(r["cores"] == 1 for r in one)          # "1 thread" = pinned to one core
+    for r in (back[("aam-ms GRAPH", 1)], back[("transformers", 1)]):
+        assert r["cpu_over_wall"] < 1.1       # one core cannot give more than its wall time
+
+
+@pytest.mark.slow
+def test_peer_train_quick_same_step(capsys):
+    bench.main(["peer_train", "--quick"])
+    rows = [r for r in _lines(capsys.readouterr().out) if r["bench"] == "peer_train"]
+    what = {}
+    for r in rows:
+        what.setdefault(r["what"], []).append(r)
+    (same,) = what["same_step"]
+    # the same loss before and after each AdamW step: the two steps compute the same update
+    assert len(same["losses_ours"]) == len(same["losses_torch"]) == 3
+    assert same["max_rel_diff"] < 1e-5
+    assert same["losses_ours"][0] != same["losses_ours"][-1]   # the steps change the LoRA factors
+    step = {r["impl"]: r for r in what["train_step"]}
+    assert set(step) == {"aam-ms GRAPH", "transformers + LoRA"}
+    (ratio,) = what["ratio_train_step"]
+    assert ratio["ours_over_torch"] == pytest.approx(
+        step["aam-ms GRAPH"]["s_per_step"] / step["transformers + LoRA"]["s_per_step"], rel=2e-2)
+    assert ratio["full_network"] == "aam_tiny" and ratio["full_s_per_step"] > 0
+    for r in step.values():
+        assert 0.05 < r["peak_rss_gib"] < 24
