@@ -10,7 +10,8 @@ Config sections (run YAML)::
 (``python -m aam_ms.convert clip|wav2clip``) and, for CLIP, its tokenizer file. The ``*_demo``
 encoders need no download (:mod:`aam_ms.models.encoders.demo`): the same architectures at small
 width with weights drawn by a fixed rule, the CLIP tokenizer with merges learned from the
-built-in prompts, and text embeddings whitened over those prompts.
+built-in prompts, text embeddings whitened over those prompts and audio embeddings whitened
+over a built-in sound corpus (``demo.demo_sounds``).
 """
 import mindspore as ms
 import numpy as np
@@ -93,13 +94,21 @@ class AudioEncoder:
             raise ValueError(f"audio_encoder.name must be wav2clip or wav2clip_demo, got {name!r}")
         self.net.set_train(False)
         self.sample_rate = SAMPLE_RATE
+        self.whiten = None
+        if name == "wav2clip_demo":   # each built-in sound alone, as a steady clip's windows
+            self.whiten = demo.whitening(np.concatenate(
+                [self.net.embed(w[None]) for w in demo.demo_sounds(SAMPLE_RATE)], 0))
 
     def embed_windows(self, waves, batch=64):
         waves = np.asarray(waves, np.float32)
         if waves.ndim != 2 or waves.shape[0] == 0:
             raise ValueError(f"audio windows must be (N, samples) with N > 0, got {waves.shape}")
-        return np.concatenate([self.net.embed(waves[i:i + batch])
-                               for i in range(0, len(waves), batch)], 0)
+        e = np.concatenate([self.net.embed(waves[i:i + batch])
+                            for i in range(0, len(waves), batch)], 0)
+        if self.whiten is not None:
+            mean, w = self.whiten
+            e = ((e - mean) @ w).astype(np.float32)
+        return e
 
 
 def _fingerprint(cell, name):

@@ -8,7 +8,7 @@
 4. the condition-swap ablation: correct vs generic vs wrong prompt on the prompt-dependent
    datasets (same scenes, different task),
 5. the audio-swap ablation: the clip's own sound vs no sound vs another clip's sound on the
-   audio-visual task (identical discs; only the pitch tells which one is looked at),
+   audio-visual task (a red and a blue disc; only the pitch tells which one is looked at),
 6. predict maps and overlays for a sample image, a sample video and an audio-visual sample,
 7. export MindIR (verified against the Python cell in a fresh process),
 8. draw the prompts, the anchor and test images on the Lorentz manifold (``aam_ms.viz``),

@@ -5,7 +5,8 @@ small width with weights drawn by a fixed rule, so that they need no download:
 
 * :func:`train_bpe` learns CLIP-style BPE merges from a handful of prompt texts;
 * :func:`seeded_init` fills a cell deterministically from its parameter names;
-* :func:`whitening` spreads the prompt embeddings of a randomly initialised tower apart.
+* :func:`whitening` spreads the embeddings of a randomly initialised tower apart, over the
+  built-in prompts (text) and :func:`demo_sounds` (audio).
 
 They keep prompts apart and audio windows apart, which is all the synthetic demo needs; they
 carry no pretrained knowledge.
@@ -88,7 +89,8 @@ def whitening(corpus_emb, rel_tol=1e-5):
 
     A randomly initialised tower keeps prompts apart only by small differences on top of a large
     common part; whitening on the built-in prompts turns those differences into directions a
-    small model learns from quickly. Used by ``clip_demo`` only (real CLIP is used as released).
+    small model learns from quickly. Used by the demo encoders only (real CLIP and Wav2CLIP are
+    used as released).
     """
     x = np.asarray(corpus_emb, np.float64)
     mean = x.mean(0)
@@ -97,3 +99,26 @@ def whitening(corpus_emb, rel_tol=1e-5):
     v = vt[keep].T
     w = (v * (np.sqrt(len(x)) / s[keep])) @ v.T
     return mean.astype(np.float32), w.astype(np.float32)
+
+
+def demo_sounds(sample_rate=16000, seconds=2.0):
+    """The built-in sound corpus of ``wav2clip_demo``'s whitening: (45, L) float32, 2 s each —
+    sines from 60 Hz to 7 kHz (log-spaced, the synthetic clips' 200 Hz and 3 kHz among them),
+    square waves, amplitude-modulated tones, chirps, white / low-pass / high-pass noise, click
+    trains and silence; noise drawn from fixed seeds."""
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    sines = [0.5 * np.sin(2 * np.pi * f * t)
+             for f in sorted(set(np.geomspace(60, 7000, 22).round()) | {200.0, 3000.0})]
+    squares = [0.4 * np.sign(np.sin(2 * np.pi * f * t)) for f in (110, 300, 800, 2000)]
+    am = [0.5 * np.sin(2 * np.pi * f * t) * (0.5 + 0.5 * np.sin(2 * np.pi * r * t))
+          for f, r in ((250, 3), (1000, 4), (2500, 6), (5000, 8))]
+    chirps = [0.5 * np.sin(2 * np.pi * (f0 * t + (f1 - f0) * t ** 2 / (2 * seconds)))
+              for f0, f1 in ((100, 4000), (6000, 300))]
+    rng = np.random.default_rng(20261201)
+    white = [0.3 * rng.standard_normal(t.size) for _ in range(2)]
+    box = np.ones(16) / 16
+    low = [np.convolve(w, box, "same") * 3 for w in white]
+    high = [w - np.convolve(w, box, "same") for w in white]
+    clicks = [0.8 * (np.arange(t.size) % int(sample_rate / r) < 32) for r in (2, 5, 10, 20)]
+    return np.stack(sines + squares + am + chirps + white + low + high + clicks
+                    + [np.zeros(t.size)]).astype(np.float32)
