@@ -552,12 +552,23 @@ def _peer_child_report(first, wall, cpu, **extra):
                       "peak_rss_gib": _rss_gib("VmHWM"), **extra}))
 
 
+def _measure(run, reps, out, result, **extra):
+    """Time ``run`` (first call + ``reps`` warm calls) with the peak-RSS mark reset after
+    loading, save ``result()`` to ``out`` and print the child's JSON line."""
+    import gc
+    gc.collect()
+    _reset_peak_rss()
+    first, wall, cpu = _timed(run, reps)
+    np.save(out, result())
+    _peer_child_report(first, wall, cpu, **extra)
+
+
 def _peer_ms(variant, size, threads, reps, wdir, out):
     """(Subprocess) our DINOv3 backbone, GRAPH, the head's four levels of one image, as the
     CPU engine runs it (one compiled block graph called per block)."""
     from aam_ms.runtime import set_cpu_threads
     set_cpu_threads(threads or None)          # 0: every core (the library's default)
-    ms = _ms()
+    _ms()
     from mindspore import Tensor
     from aam_ms import kernels
     from aam_ms.models.backbones.dinov3 import INTERMEDIATE_LAYERS, build_dinov3
@@ -574,12 +585,7 @@ def _peer_ms(variant, size, threads, reps, wdir, out):
 
     def run():
         res["out"] = fn(x, idx)[-1].asnumpy()
-    import gc
-    gc.collect()
-    _reset_peak_rss()
-    first, wall, cpu = _timed(run, reps)
-    np.save(out, res["out"])
-    _peer_child_report(first, wall, cpu, rss_weights_gib=None)
+    _measure(run, reps, out, lambda: res["out"], rss_weights_gib=None)
 
 
 def _hf_state_dict(cfg, wdir):
@@ -613,35 +619,38 @@ def _hf_state_dict(cfg, wdir):
     return sd
 
 
-def _peer_torch(variant, size, threads, reps, wdir, out):
-    """(Subprocess) transformers' DINOv3ViTModel (SDPA attention), same weights, one image."""
-    import torch
+def _hf_model(variant, size, wdir):
+    """(cfg, transformers' DINOv3ViTModel of ``variant`` with SDPA attention) holding our
+    parameter files of ``wdir``; RuntimeError if any weight does not map."""
     from transformers import DINOv3ViTConfig, DINOv3ViTModel
     from aam_ms.models.backbones.dinov3 import make_config
-    torch.set_num_threads(threads or os.cpu_count())
-    torch.set_grad_enabled(False)
     cfg = make_config(variant, lora_last_n=0)
     hf = DINOv3ViTConfig(hidden_size=cfg.embed_dim, num_hidden_layers=cfg.depth,
                          num_attention_heads=cfg.num_heads, intermediate_size=cfg.hidden_dim,
                          patch_size=cfg.patch_size, num_register_tokens=cfg.n_storage_tokens,
                          image_size=size, layer_norm_eps=cfg.norm_eps, rope_theta=cfg.rope_base,
                          key_bias=False, attn_implementation="sdpa")
-    model = DINOv3ViTModel(hf).eval()
+    model = DINOv3ViTModel(hf)
     missing, unexpected = model.load_state_dict(_hf_state_dict(cfg, wdir), strict=False)
     missing = [k for k in missing if "rope" not in k]
     if missing or unexpected:
         raise RuntimeError(f"HF weight mapping: missing {missing}, unexpected {unexpected}")
+    return cfg, model
+
+
+def _peer_torch(variant, size, threads, reps, wdir, out):
+    """(Subprocess) transformers' DINOv3ViTModel (SDPA attention), same weights, one image."""
+    import torch
+    torch.set_num_threads(threads or os.cpu_count())
+    torch.set_grad_enabled(False)
+    cfg, model = _hf_model(variant, size, wdir)
+    model.eval()
     x = torch.from_numpy(_peer_image(size))
     res = {}
 
     def run():
         res["out"] = model(pixel_values=x).last_hidden_state[:, 1 + cfg.n_storage_tokens:].numpy()
-    import gc
-    gc.collect()
-    _reset_peak_rss()
-    first, wall, cpu = _timed(run, reps)
-    np.save(out, res["out"])
-    _peer_child_report(first, wall, cpu)
+    _measure(run, reps, out, lambda: res["out"])
 
 
 def _peer_full(name, size, t, reps):
@@ -747,12 +756,7 @@ def _peer_train_ms(variant, size, batch, reps, wdir, out):
 
     def run():
         losses.append(float(step(x).asnumpy()))
-    import gc
-    gc.collect()
-    _reset_peak_rss()
-    first, wall, cpu = _timed(run, reps)
-    np.save(out, np.array(losses))
-    _peer_child_report(first, wall, cpu, trainable=len(params))
+    _measure(run, reps, out, lambda: np.array(losses), trainable=len(params))
 
 
 def _torch_lora(base, a, b, scaling):
@@ -775,17 +779,8 @@ def _peer_train_torch(variant, size, batch, reps, wdir, out):
     LoRA on q, k, v — one shared A, B split by rows as our fused qkv — and o_proj),
     ``torch.optim.AdamW`` (lr 1e-4, wd 5e-3), eager, SDPA attention."""
     import torch
-    from transformers import DINOv3ViTConfig, DINOv3ViTModel
-    from aam_ms.models.backbones.dinov3 import make_config
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", os.cpu_count())))
-    cfg = make_config(variant, lora_last_n=0)
-    hf = DINOv3ViTConfig(hidden_size=cfg.embed_dim, num_hidden_layers=cfg.depth,
-                         num_attention_heads=cfg.num_heads, intermediate_size=cfg.hidden_dim,
-                         patch_size=cfg.patch_size, num_register_tokens=cfg.n_storage_tokens,
-                         image_size=size, layer_norm_eps=cfg.norm_eps, rope_theta=cfg.rope_base,
-                         key_bias=False, attn_implementation="sdpa")
-    model = DINOv3ViTModel(hf)
-    model.load_state_dict(_hf_state_dict(cfg, wdir), strict=False)
+    cfg, model = _hf_model(variant, size, wdir)
     for p in model.parameters():
         p.requires_grad = False
     c, s = cfg.embed_dim, LORA_ALPHA / LORA_R
@@ -813,12 +808,7 @@ def _peer_train_torch(variant, size, batch, reps, wdir, out):
         loss.backward()
         opt.step()
         losses.append(float(loss.detach()))
-    import gc
-    gc.collect()
-    _reset_peak_rss()
-    first, wall, cpu = _timed(run, reps)
-    np.save(out, np.array(losses))
-    _peer_child_report(first, wall, cpu, trainable=len(params))
+    _measure(run, reps, out, lambda: np.array(losses), trainable=len(params))
 
 
 def _peer_train_full(name, size, batch, reps):
@@ -927,7 +917,6 @@ def bench_peer(rep, quick, repeat, peer_t=None):
     """Our DINOv3 backbone vs transformers' DINOv3ViTModel (same weights, fresh processes,
     interleaved rounds), our whole network per frame vs that backbone, 1 vs 2 threads, and the
     fraction of the machine's fp32 GEMM rate each reaches."""
-    from aam_ms.models.backbones.dinov3 import make_config
     variant, model_name, size, ts = PEER_CASES[quick]
     ts = peer_t or ts
     reps = 1 if quick else max(1, min(3, repeat))
