@@ -72,10 +72,7 @@ class TextEncoder:
 
     def embed(self, prompts):
         e = self.cache(list(prompts))
-        if self.whiten is not None:
-            mean, w = self.whiten
-            e = ((e - mean) @ w).astype(np.float32)
-        return e
+        return e if self.whiten is None else demo.whiten(e, self.whiten)
 
 
 class AudioEncoder:
@@ -105,10 +102,7 @@ class AudioEncoder:
             raise ValueError(f"audio windows must be (N, samples) with N > 0, got {waves.shape}")
         e = np.concatenate([self.net.embed(waves[i:i + batch])
                             for i in range(0, len(waves), batch)], 0)
-        if self.whiten is not None:
-            mean, w = self.whiten
-            e = ((e - mean) @ w).astype(np.float32)
-        return e
+        return e if self.whiten is None else demo.whiten(e, self.whiten)
 
 
 def _fingerprint(cell, name):

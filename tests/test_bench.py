@@ -17,6 +17,15 @@ def _lines(text):
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
 
+def _by_what(text, bench_name):
+    """The JSON lines of one bench, grouped by their ``what`` field."""
+    what = {}
+    for r in _lines(text):
+        if r["bench"] == bench_name:
+            what.setdefault(r["what"], []).append(r)
+    return what
+
+
 def test_interleaved_runs_rounds_in_turn():
     calls = []
     times = bench.interleaved({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
@@ -61,10 +70,7 @@ def test_cli_rejects_unknown_bench():
 @pytest.mark.slow
 def test_peer_quick_same_network_and_ratios(capsys):
     bench.main(["peer", "--quick"])
-    rows = [r for r in _lines(capsys.readouterr().out) if r["bench"] == "peer"]
-    what = {}
-    for r in rows:
-        what.setdefault(r["what"], []).append(r)
+    what = _by_what(capsys.readouterr().out, "peer")
     (same,) = what["same_network"]
     assert same["max_abs_diff"] < 1e-4 < same["max_abs_value"]     # the peer is the same network
     (gemm,) = what["gemm_peak"]
@@ -90,10 +96,7 @@ def test_peer_quick_same_network_and_ratios(capsys):
 @pytest.mark.slow
 def test_peer_train_quick_same_step(capsys):
     bench.main(["peer_train", "--quick"])
-    rows = [r for r in _lines(capsys.readouterr().out) if r["bench"] == "peer_train"]
-    what = {}
-    for r in rows:
-        what.setdefault(r["what"], []).append(r)
+    what = _by_what(capsys.readouterr().out, "peer_train")
     (same,) = what["same_step"]
     # the same loss before and after each AdamW step: the two steps compute the same update
     assert len(same["losses_ours"]) == len(same["losses_torch"]) == 3

@@ -1,6 +1,6 @@
-"""The download-free demo encoders keep their inputs apart: the randomly initialised towers map
-every prompt / sound to nearly one direction, and whitening over the built-in corpora (prompts,
-``demo.demo_sounds``) spreads them, deterministically."""
+"""The download-free demo audio encoder keeps sounds apart: its randomly initialised tower maps
+every sound to nearly one direction, and whitening over the built-in sound corpus
+(``demo.demo_sounds``) spreads them, deterministically."""
 import numpy as np
 
 from aam_ms.data.synth import SR, TONE_HZ

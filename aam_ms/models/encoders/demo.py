@@ -101,6 +101,12 @@ def whitening(corpus_emb, rel_tol=1e-5):
     return mean.astype(np.float32), w.astype(np.float32)
 
 
+def whiten(emb, stats):
+    """(emb − μ)·W in float32, for ``stats = (μ, W)`` from :func:`whitening`."""
+    mean, w = stats
+    return ((emb - mean) @ w).astype(np.float32)
+
+
 def demo_sounds(sample_rate=16000, seconds=2.0):
     """The built-in sound corpus of ``wav2clip_demo``'s whitening: (45, L) float32, 2 s each —
     sines from 60 Hz to 7 kHz (log-spaced, the synthetic clips' 200 Hz and 3 kHz among them),
