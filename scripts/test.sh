@@ -8,5 +8,6 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 aam_setup_venv test
 # both cores: the tests of one file stay in one worker (shared module fixtures, compiled graphs);
-# the longest files start first (tests/conftest.py)
-exec python -m pytest -q -n "${AAM_TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder "$@" tests
+# the longest files start first (tests/conftest.py); the 25 slowest tests are listed at the end
+exec python -m pytest -q -n "${AAM_TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder \
+  --durations=25 "$@" tests

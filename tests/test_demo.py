@@ -20,7 +20,7 @@ def test_demo_end_to_end(tmp_path):
     env = {**os.environ, "GLOG_v": "3"}
     env.pop("PYTHONPATH", None)                  # the script finds the package itself
     r = subprocess.run([sys.executable, str(ROOT / "scripts" / "demo.py"), "--out", str(out)],
-                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=2400)
+                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=2700)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     print(r.stdout[r.stdout.find("[demo] trained"):])
     s = json.loads((out / "summary.json").read_text())
